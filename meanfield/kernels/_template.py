@@ -1,0 +1,673 @@
+# Quadrature kernels for one nonlinearity.
+#
+# This file is a template, not an importable module: meanfield.kernels writes a
+# module that starts with the nonlinearity's scalar functions `phi`, `dphi`,
+# `d2phi` and the tuple `KINKS`, followed by this text, and imports it.  Numba then
+# caches the compiled code on disk, keyed by that file.
+#
+# Method.  Every Gaussian expectation E[g(m + s z)], z ~ N(0, 1), is computed by
+# globally adaptive Gauss-Kronrod (7/15) quadrature in z on [-Z, Z]:
+#   * initial panel edges at the kinks of g (mapped to z), at the scale points
+#     (t - m)/s for t in +-{1/4, ..., 16} (so that features of width ~1/s in z are
+#     resolved even when s = sqrt(q) is large) and every 3 units of z;
+#   * the panel with the largest |K15 - G7| is bisected until the summed error
+#     estimate is below max(rtol |I|, atol_scale * int |integrand|);
+#   * Z starts at 9 and grows while the integrand at +-Z is not negligible (heavy
+#     or shifted tails); beyond ZMAX the integral is reported as divergent.
+# Two-dimensional expectations E[A(u1) B(u2)] integrate z1 adaptively with an
+# adaptive inner integral over z2 given z1 (u2 | u1 is Gaussian), so that kinks of
+# B are split exactly in the inner integral.
+#
+# Status codes: 0 ok, 1 not converged, 2 non-finite integrand, 3 tail not
+# negligible at ZMAX (divergent or too heavy-tailed).
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+XGK = np.array([0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+                0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+                0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+                0.207784955007898467600689403773245, 0.000000000000000000000000000000000])
+WGK = np.array([0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+                0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+                0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+                0.204432940075298892414161999234649, 0.209482141084727828012999174891714])
+WG = np.array([0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+               0.381830050505118944950369775488975, 0.417959183673469387755102040816327])
+SCALES = np.array([0.25, 1.0, 4.0, 16.0])
+KINK_ARR = np.array(KINKS, dtype=np.float64)
+UNIFORM_STEP = 4.5
+INV_SQRT_2PI = 0.3989422804014327
+Z0 = 9.0
+ZMAX = 45.0
+MAXPANELS = 400
+INNER_RTOL = 0.1   # inner integrals 10x tighter, so their errors don't use up the outer budget
+EDGES, FV, PA, PB, PV, PE, PABS = 0, 1, 2, 3, 4, 5, 6   # workspace rows
+
+# integrand kinds for one-dimensional expectations
+PHI2, DPHI2, D2PHI2, PHI_D2PHI, PHI, DPHI, D2PHI, PHI2_ZZ, DIFF2 = 0, 1, 2, 3, 4, 5, 6, 7, 8
+
+
+@njit(cache=True)
+def _sigmoid(t):
+    if t >= 0.0:
+        return 1.0 / (1.0 + math.exp(-t))
+    e = math.exp(t)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def _softplus(t):
+    return max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+
+
+@njit(cache=True)
+def deriv(order, u):
+    """phi, phi' or phi'' at u."""
+    if order == 0:
+        return phi(u)
+    if order == 1:
+        return dphi(u)
+    return d2phi(u)
+
+
+@njit(cache=True)
+def g1(kind, u, z, p1):
+    """One-dimensional integrands g(u).
+
+    PHI2_ZZ is phi^2 (z^2 - 1) (Stein's identity, for dV/dq); DIFF2 is
+    (phi(u) - p1)^2 (the inner integral of 1 - c, free of cancellation).
+    """
+    if kind == PHI2:
+        v = phi(u)
+        return v * v
+    if kind == DPHI2:
+        v = dphi(u)
+        return v * v
+    if kind == D2PHI2:
+        v = d2phi(u)
+        return v * v
+    if kind == PHI_D2PHI:
+        return phi(u) * d2phi(u)
+    if kind == PHI:
+        return phi(u)
+    if kind == DPHI:
+        return dphi(u)
+    if kind == D2PHI:
+        return d2phi(u)
+    if kind == PHI2_ZZ:
+        v = phi(u)
+        return v * v * (z * z - 1.0)
+    v = phi(u) - p1
+    return v * v
+
+
+@njit(cache=True)
+def workspace():
+    """Scratch memory for one adaptive integration (allocated once, reused)."""
+    return np.empty((7, MAXPANELS))
+
+
+@njit(cache=True)
+def _add_edge(W, n, z, Z):
+    if -Z < z < Z:
+        W[EDGES, n] = z
+        return n + 1
+    return n
+
+
+@njit(cache=True)
+def _edges(W, m, s, Z, extra, n_extra):
+    """Sorted initial panel edges in z (into W[EDGES]) for features located in u = m + s z.
+
+    Features: the kinks, 0 and +-SCALES in u, extra points in z, and a uniform
+    grid in z.  Returns the number of edges.
+    """
+    n = 0
+    W[EDGES, n] = -Z
+    n += 1
+    t = -Z + UNIFORM_STEP
+    while t < Z - 1e-9:
+        W[EDGES, n] = t
+        n += 1
+        t += UNIFORM_STEP
+    W[EDGES, n] = Z
+    n += 1
+    if s > 0.0:
+        for k in KINK_ARR:
+            n = _add_edge(W, n, (k - m) / s, Z)
+        n = _add_edge(W, n, -m / s, Z)
+        for sc in SCALES:
+            n = _add_edge(W, n, (sc - m) / s, Z)
+            n = _add_edge(W, n, (-sc - m) / s, Z)
+    for i in range(n_extra):
+        n = _add_edge(W, n, extra[i], Z)
+    # insertion sort (n is small), then drop near-duplicates
+    for i in range(1, n):
+        v = W[EDGES, i]
+        j = i - 1
+        while j >= 0 and W[EDGES, j] > v:
+            W[EDGES, j + 1] = W[EDGES, j]
+            j -= 1
+        W[EDGES, j + 1] = v
+    k = 1
+    for i in range(1, n):
+        if W[EDGES, i] - W[EDGES, k - 1] > 1e-12 * Z:
+            W[EDGES, k] = W[EDGES, i]
+            k += 1
+    W[EDGES, k - 1] = Z
+    return k
+
+
+@njit(cache=True)
+def _combine(fv):
+    """GK15 sum, QUADPACK error estimate and sum of |f| from 15 values (pairs, then centre).
+
+    The error estimate is that of QUADPACK's qk15 (Piessens et al. 1983):
+    resasc * min(1, (200 |K15 - G7| / resasc)^1.5).
+    """
+    resk = WGK[7] * fv[14]
+    resg = WG[3] * fv[14]
+    resabs = WGK[7] * abs(fv[14])
+    for j in range(7):
+        pair = fv[2 * j] + fv[2 * j + 1]
+        resk += WGK[j] * pair
+        resabs += WGK[j] * (abs(fv[2 * j]) + abs(fv[2 * j + 1]))
+        if j % 2 == 1:
+            resg += WG[j // 2] * pair
+    mean = 0.5 * resk
+    asc = WGK[7] * abs(fv[14] - mean)
+    for j in range(7):
+        asc += WGK[j] * (abs(fv[2 * j] - mean) + abs(fv[2 * j + 1] - mean))
+    err = abs(resk - resg)
+    if asc != 0.0 and err != 0.0:
+        err = asc * min(1.0, (200.0 * err / asc) ** 1.5)
+    return resk, err, resabs
+
+
+@njit(cache=True)
+def _node(i, c, h):
+    """z of the i-th GK15 node on the panel centred at c with half-width h."""
+    if i == 14:
+        return c
+    return c + (2 * (i % 2) - 1) * h * XGK[i // 2]
+
+
+@njit(cache=True)
+def _weight(i):
+    return WGK[7] if i == 14 else WGK[i // 2]
+
+
+@njit(cache=True)
+def _gk15_1d(W, kind, m, s, p1, a, b):
+    """(K15, error estimate, K15 of |g|) of g(m + s z) pdf(z) on [a, b]."""
+    c = 0.5 * (a + b)
+    h = 0.5 * (b - a)
+    for i in range(15):
+        z = _node(i, c, h)
+        W[FV, i] = g1(kind, m + s * z, z, p1) * math.exp(-0.5 * z * z)
+    resk, err, resabs = _combine(W[FV])
+    scale = h * INV_SQRT_2PI
+    return resk * scale, err * scale, resabs * scale
+
+
+@njit(cache=True)
+def _store(W, i, a, b, v, e, ab):
+    W[PA, i] = a
+    W[PB, i] = b
+    W[PV, i] = v
+    W[PE, i] = e
+    W[PABS, i] = ab
+
+
+@njit(cache=True)
+def _totals(W, n):
+    """Sum of panel values, errors and |values|, and the panel with the largest error."""
+    tot = 0.0
+    err = 0.0
+    tabs = 0.0
+    worst = 0
+    for i in range(n):
+        tot += W[PV, i]
+        err += W[PE, i]
+        tabs += W[PABS, i]
+        if W[PE, i] > W[PE, worst]:
+            worst = i
+    return tot, err, tabs, worst
+
+
+@njit(cache=True)
+def _adapt_1d(W, kind, m, s, p1, n_edges, rtol, atol_scale, atol):
+    """Globally adaptive GK15 over the panels in W[EDGES]; returns (I, err, Iabs, status)."""
+    n = n_edges - 1
+    for i in range(n):
+        a = W[EDGES, i]
+        b = W[EDGES, i + 1]
+        v, e, ab = _gk15_1d(W, kind, m, s, p1, a, b)
+        _store(W, i, a, b, v, e, ab)
+    while True:
+        tot, err, tabs, worst = _totals(W, n)
+        if not math.isfinite(tot):
+            return np.nan, np.inf, np.nan, 2
+        if err <= max(rtol * abs(tot), atol_scale * tabs, atol):
+            return tot, err, tabs, 0
+        a = W[PA, worst]
+        b = W[PB, worst]
+        mid = 0.5 * (a + b)
+        if n + 1 > MAXPANELS or mid <= a or mid >= b:
+            return tot, err, tabs, 1
+        v1, e1, ab1 = _gk15_1d(W, kind, m, s, p1, a, mid)
+        v2, e2, ab2 = _gk15_1d(W, kind, m, s, p1, mid, b)
+        _store(W, worst, a, mid, v1, e1, ab1)
+        _store(W, n, mid, b, v2, e2, ab2)
+        n += 1
+
+
+@njit(cache=True)
+def _tail_negligible(kind, m, s, p1, Z, total_abs, tol, atol):
+    """Is the mass of g(m + s z) pdf(z) beyond |z| = Z below tol * total?  (Mills ratio.)"""
+    for sign in (-1.0, 1.0):
+        z = sign * Z
+        f = abs(g1(kind, m + s * z, z, p1)) * math.exp(-0.5 * z * z) * INV_SQRT_2PI
+        if not math.isfinite(f):
+            return False
+        # a slowly varying g has tail mass about f / Z; a g growing faster than the
+        # Gaussian decays (f_out > f) is not negligible however small f is
+        zo = z + sign
+        f_out = abs(g1(kind, m + s * zo, zo, p1)) * math.exp(-0.5 * zo * zo) * INV_SQRT_2PI
+        if not math.isfinite(f_out) or f_out > f:
+            return False
+        if f / Z > max(tol * total_abs, atol, 1e-300):
+            return False
+    return True
+
+
+@njit(cache=True)
+def expect1w(W, kind, m, s, p1, rtol, atol_scale, atol=0.0):
+    """E[g(m + s z)], z ~ N(0,1), using workspace W; returns (value, error, E|g|, status).
+
+    Converged when the error estimate is below max(rtol |I|, atol_scale E|g|, atol).
+    """
+    Z = Z0
+    extra = np.empty(0)
+    while True:
+        n_edges = _edges(W, m, s, Z, extra, 0)
+        v, err, vabs, status = _adapt_1d(W, kind, m, s, p1, n_edges, rtol, atol_scale, atol)
+        if status == 2:
+            return v, err, vabs, 2
+        if _tail_negligible(kind, m, s, p1, Z, vabs, 0.1 * rtol, 0.1 * atol):
+            return v, err, vabs, status
+        if Z >= ZMAX:
+            return v, err, vabs, 3
+        Z = min(ZMAX, Z + 6.0)
+
+
+@njit(cache=True)
+def expect1(kind, m, s, rtol, atol_scale):
+    """E[g(m + s z)], z ~ N(0,1); returns (value, error estimate, status)."""
+    v, err, vabs, status = expect1w(workspace(), kind, m, s, 0.0, rtol, atol_scale)
+    return v, err, status
+
+
+# --- two-dimensional expectations --------------------------------------------
+
+@njit(cache=True)
+def _outer_f(Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, z1, rtol, atol):
+    """Outer integrand at z1 (without the Gaussian weight): (value, error, |.| scale, status).
+
+    diff=False: A(u1) E[B(u2) | u1].  diff=True: E[(phi(u2) - phi(u1))^2 | u1] / 2,
+    integrated as such (never as a difference of large terms).  u2 | u1 is
+    Gaussian with mean sq22 c z1 and standard deviation sq22 sc, so the inner
+    integral is a one-dimensional expectation whose kinks are split exactly.
+    """
+    u1 = sq11 * z1
+    mu = sq22 * c * z1
+    sig = sq22 * sc
+    if not diff:
+        a = deriv(kind_a, u1)
+        if a == 0.0:
+            return 0.0, 0.0, 0.0, 0
+        if sig == 0.0:
+            v = deriv(kind_b, mu)
+            return a * v, 0.0, abs(a * v), 0
+        v, e, vabs, st = expect1w(Wi, PHI + kind_b, mu, sig, 0.0, INNER_RTOL * rtol, 1e-15,
+                                  INNER_RTOL * atol / abs(a))
+        return a * v, abs(a) * e, abs(a) * vabs, st
+    p1 = phi(u1)
+    if sig == 0.0:
+        d = phi(mu) - p1
+        return 0.5 * d * d, 0.0, 0.5 * d * d, 0
+    v, e, vabs, st = expect1w(Wi, DIFF2, mu, sig, p1, INNER_RTOL * rtol, 1e-15, 2.0 * INNER_RTOL * atol)
+    return 0.5 * v, 0.5 * e, 0.5 * vabs, st
+
+
+@njit(cache=True)
+def _gk15_2d(Wo, Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, a, b, rtol, atol):
+    """One outer GK15 panel; inner error estimates are added to the panel's error."""
+    cc = 0.5 * (a + b)
+    h = 0.5 * (b - a)
+    inner_err = 0.0
+    resabs = 0.0
+    status = 0
+    for i in range(15):
+        z = _node(i, cc, h)
+        f, fe, fabs, st = _outer_f(Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, z, rtol, atol)
+        status = max(status, st)
+        wz = math.exp(-0.5 * z * z)
+        Wo[FV, i] = f * wz
+        inner_err += _weight(i) * fe * wz
+        resabs += _weight(i) * fabs * wz
+    resk, err, _ = _combine(Wo[FV])
+    scale = h * INV_SQRT_2PI
+    if not math.isfinite(resk):
+        status = 2
+    return resk * scale, (err + inner_err) * scale, resabs * scale, status
+
+
+@njit(cache=True)
+def _scale2(W, kind_a, kind_b, diff, sq11, sq22, omc):
+    """Size of the 2D result, for absolute tolerances of the inner integrals.
+
+    Product mode: sqrt(E[A^2] E[B^2]) (Cauchy-Schwarz bound).  Difference mode:
+    min(E[phi^2] of both, (1 - c) sqrt(q11 q22) sqrt(E[phi'^2] E[phi'^2])), the size of
+    E[(phi(u1) - phi(u2))^2]/2 for nearby points, so 1 - c' keeps relative accuracy.
+    """
+    r = 1e-3
+    if not diff:
+        a, e, aa, st = expect1w(W, kind_a, 0.0, sq11, 0.0, r, 1e-15)
+        b, e, ab, st = expect1w(W, kind_b, 0.0, sq22, 0.0, r, 1e-15)
+        return math.sqrt(abs(a * b))
+    p1, e, a1, st = expect1w(W, PHI2, 0.0, sq11, 0.0, r, 1e-15)
+    p2, e, a2, st = expect1w(W, PHI2, 0.0, sq22, 0.0, r, 1e-15)
+    d1, e, a3, st = expect1w(W, DPHI2, 0.0, sq11, 0.0, r, 1e-15)
+    d2, e, a4, st = expect1w(W, DPHI2, 0.0, sq22, 0.0, r, 1e-15)
+    return min(0.5 * (p1 + p2), omc * sq11 * sq22 * math.sqrt(d1 * d2))
+
+
+@njit(cache=True)
+def _expect2_independent(W, kind_a, kind_b, diff, q11, q22, rtol):
+    """c = 0: u1, u2 independent, so the double integral factorises into 1D ones."""
+    s1 = math.sqrt(q11)
+    s2 = math.sqrt(q22)
+    if not diff:
+        a, ea, aa, sta = expect1w(W, PHI + kind_a, 0.0, s1, 0.0, INNER_RTOL * rtol, 1e-15)
+        b, eb, ab, stb = expect1w(W, PHI + kind_b, 0.0, s2, 0.0, INNER_RTOL * rtol, 1e-15)
+        return a * b, abs(a) * eb + abs(b) * ea + ea * eb + 1e-16 * aa * ab, max(sta, stb)
+    # E[(phi(u1) - phi(u2))^2]/2 = (E phi(u1)^2 + E phi(u2)^2)/2 - E phi(u1) E phi(u2)
+    m1, e1, a1, st1 = expect1w(W, PHI, 0.0, s1, 0.0, INNER_RTOL * rtol, 1e-15)
+    m2, e2, a2, st2 = expect1w(W, PHI, 0.0, s2, 0.0, INNER_RTOL * rtol, 1e-15)
+    p1, f1, b1, st3 = expect1w(W, PHI2, 0.0, s1, 0.0, INNER_RTOL * rtol, 1e-15)
+    p2, f2, b2, st4 = expect1w(W, PHI2, 0.0, s2, 0.0, INNER_RTOL * rtol, 1e-15)
+    v = 0.5 * (p1 + p2) - m1 * m2
+    err = 0.5 * (f1 + f2) + abs(m1) * e2 + abs(m2) * e1 + 1e-16 * (p1 + p2)
+    return v, err, max(st1, st2, st3, st4)
+
+
+@njit(cache=True)
+def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
+    """E[A(u1) B(u2)] (or E[(phi(u1)-phi(u2))^2]/2 if diff) for u ~ N(0, [[q11, r], [r, q22]]).
+
+    r = c sqrt(q11 q22); ``omc`` = 1 - c supplied separately so that the
+    conditional width sqrt(q22 (1-c)(1+c)) keeps full relative accuracy near c = 1.
+    Returns (value, error estimate, status).
+    """
+    Wo = workspace()
+    Wi = workspace()
+    if c == 0.0:
+        return _expect2_independent(Wo, kind_a, kind_b, diff, q11, q22, rtol)
+    sq11 = math.sqrt(q11)
+    sq22 = math.sqrt(q22)
+    sc = math.sqrt(max(omc, 0.0) * (2.0 - omc))
+    sig = sq22 * sc
+    atol = rtol * _scale2(Wi, kind_a, kind_b, diff, sq11, sq22, omc)
+    # outer breakpoints: kinks of A at k/sq11, and where the inner mean crosses a
+    # kink (the inner integral changes over a width ~ sig there)
+    extra = np.empty(6 * KINK_ARR.size)
+    ne = 0
+    for k in KINK_ARR:
+        if sq11 > 0.0:
+            extra[ne] = k / sq11
+            ne += 1
+        if c != 0.0 and sq22 > 0.0:
+            for off in (0.0, -2.0, 2.0, -8.0, 8.0):
+                extra[ne] = (k + off * sig) / (sq22 * c)
+                ne += 1
+    n = _edges(Wo, 0.0, sq11, Z0, extra, ne) - 1
+    status = 0
+    for i in range(n):
+        a = Wo[EDGES, i]
+        b = Wo[EDGES, i + 1]
+        v, e, ab, st = _gk15_2d(Wo, Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, a, b, rtol, atol)
+        status = max(status, st)
+        _store(Wo, i, a, b, v, e, ab)
+    while True:
+        tot, err, tabs, worst = _totals(Wo, n)
+        if status == 2 or not math.isfinite(tot):
+            return np.nan, np.inf, 2
+        if err <= max(rtol * abs(tot), 1e-15 * tabs, 0.1 * atol):
+            return tot, err, status
+        a = Wo[PA, worst]
+        b = Wo[PB, worst]
+        mid = 0.5 * (a + b)
+        if n + 1 > MAXPANELS or mid <= a or mid >= b:
+            return tot, err, max(status, 1)
+        v1, e1, ab1, st1 = _gk15_2d(Wo, Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, a, mid, rtol, atol)
+        v2, e2, ab2, st2 = _gk15_2d(Wo, Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, mid, b, rtol, atol)
+        status = max(status, st1, st2)
+        _store(Wo, worst, a, mid, v1, e1, ab1)
+        _store(Wo, n, mid, b, v2, e2, ab2)
+        n += 1
+
+
+# --- fixed points and phase-diagram points ------------------------------------
+# status codes of a phase point (documented in meanfield.phase)
+OK, Q_DIVERGES, Q_ZERO, NOT_CONVERGED, NONFINITE, DIVERGENT = 0, 4, 5, 1, 2, 3
+
+
+@njit(cache=True)
+def length_map(W, sw2, sb2, q, rtol):
+    """V(q) = sw2 E[phi(sqrt(q) z)^2] + sb2 (Poole eq. 3); returns (V, error, status)."""
+    v, e, vabs, st = expect1w(W, PHI2, 0.0, math.sqrt(q), 0.0, rtol, 1e-15)
+    return sw2 * v + sb2, sw2 * e, st
+
+
+@njit(cache=True)
+def length_slope(W, sw2, q, rtol):
+    """dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) (Stein's identity; valid at kinks too)."""
+    if q == 0.0:
+        d = dphi(0.0)
+        return sw2 * d * d, 0
+    v, e, vabs, st = expect1w(W, PHI2_ZZ, 0.0, math.sqrt(q), 0.0, rtol, 1e-15)
+    return sw2 * v / (2.0 * q), st
+
+
+@njit(cache=True)
+def q_star(W, sw2, sb2, q0, rtol):
+    """Fixed point of the length map reached by iterating from q0; returns (q*, status).
+
+    The map is increasing for the nonlinearities of interest, so the orbit from q0
+    moves monotonically to the nearest fixed point in the direction of V(q0) - q0:
+    bracket it by doubling/halving, then safeguarded Newton with Stein's slope.
+    """
+    f0, e0, st = length_map(W, sw2, sb2, q0, rtol)
+    if st != 0:
+        return np.nan, st
+    f0 -= q0
+    if abs(f0) <= 1e-13 * q0:
+        return q0, OK
+    if f0 > 0.0:
+        lo = q0
+        hi = 2.0 * q0
+        while True:
+            fh, eh, st = length_map(W, sw2, sb2, hi, rtol)
+            if st != 0:
+                return np.nan, st
+            if fh - hi <= 0.0:
+                break
+            lo = hi
+            hi *= 2.0
+            if hi > 1e15:
+                return np.inf, Q_DIVERGES
+    else:
+        hi = q0
+        lo = 0.5 * q0
+        while True:
+            fl, el, st = length_map(W, sw2, sb2, lo, rtol)
+            if st != 0:
+                return np.nan, st
+            if fl - lo >= 0.0:
+                break
+            hi = lo
+            lo *= 0.5
+            if lo < 1e-300:
+                v0, e, st = length_map(W, sw2, sb2, 0.0, rtol)
+                return 0.0, Q_ZERO if v0 == 0.0 else NOT_CONVERGED
+    q = 0.5 * (lo + hi)
+    for it in range(200):
+        f, e, st = length_map(W, sw2, sb2, q, rtol)
+        if st != 0:
+            return np.nan, st
+        f -= q
+        if f > 0.0:
+            lo = q
+        else:
+            hi = q
+        slope, st = length_slope(W, sw2, q, rtol)
+        step = -f / (slope - 1.0) if slope != 1.0 else 0.0
+        qn = q + step
+        if not (lo < qn < hi):
+            qn = 0.5 * (lo + hi)
+        if abs(qn - q) <= 4e-16 * q or hi - lo <= 4e-16 * hi:
+            return qn, OK
+        q = qn
+    return q, NOT_CONVERGED
+
+
+@njit(cache=True)
+def c_map_gap(sw2, q, c, omc, rtol):
+    """1 - c' for c' = C(c; q, q)/q (Poole eq. 6), integrated as
+    sw2 E[(phi(u1) - phi(u2))^2] / (2q), free of cancellation near c = 1."""
+    v, e, st = expect2(0, 0, True, q, q, c, omc, rtol)
+    return sw2 * v / q, sw2 * e / q, st
+
+
+@njit(cache=True)
+def chi_c(sw2, q, c, omc, rtol):
+    """Slope of the C-map at c: sw2 E[phi'(u1) phi'(u2)] (u at correlation c, variance q)."""
+    v, e, st = expect2(1, 1, False, q, q, c, omc, rtol)
+    return sw2 * v, st
+
+
+@njit(cache=True)
+def c_star(sw2, q, chi1, rtol):
+    """Stable fixed point of the C-map (Poole eq. 6) at q; returns (c*, 1 - c*, status).
+
+    Ordered phase (chi1 <= 1): c* = 1.  Chaotic phase: solve H(e) = D(1 - e) - e = 0
+    for e = 1 - c* in (0, 1], where D(c) = 1 - c'(c); H > 0 just below c = 1
+    because the slope there is chi1 > 1.  Bracketed secant (Illinois) steps.
+    """
+    if chi1 <= 1.0:
+        return 1.0, 0.0, OK
+    e_hi = 1.0
+    h_hi, err, st = c_map_gap(sw2, q, 0.0, 1.0, rtol)
+    if st != 0:
+        return np.nan, np.nan, st
+    h_hi -= 1.0
+    if h_hi >= 0.0:
+        return 0.0, 1.0, OK
+    e_lo = 1e-2
+    while True:
+        h_lo, err, st = c_map_gap(sw2, q, 1.0 - e_lo, e_lo, rtol)
+        if st != 0:
+            return np.nan, np.nan, st
+        h_lo -= e_lo
+        if h_lo > 0.0:
+            break
+        e_hi = e_lo
+        h_hi = h_lo
+        e_lo *= 1e-2
+        if e_lo < 1e-14:
+            return 1.0 - e_lo, e_lo, NOT_CONVERGED
+    side = 0
+    for it in range(100):
+        e = (e_lo * h_hi - e_hi * h_lo) / (h_hi - h_lo)
+        if not (e_lo < e < e_hi):
+            e = 0.5 * (e_lo + e_hi)
+        h, err, st = c_map_gap(sw2, q, 1.0 - e, e, rtol)
+        if st != 0:
+            return np.nan, np.nan, st
+        h -= e
+        if h > 0.0:
+            e_lo, h_lo = e, h
+            if side == 1:
+                h_hi *= 0.5
+            side = 1
+        else:
+            e_hi, h_hi = e, h
+            if side == -1:
+                h_lo *= 0.5
+            side = -1
+        if e_hi - e_lo <= 1e-13 * e_hi or h == 0.0:
+            return 1.0 - e, e, OK
+    return 1.0 - e, e, NOT_CONVERGED
+
+
+@njit(cache=True)
+def convergence_depth(W, sw2, sb2, q0, qs, tol, max_depth, rtol):
+    """Layers until |q^l - q*| <= tol q* starting from q^1 = q0 (Poole Fig. 1D)."""
+    q = q0
+    for l in range(1, max_depth + 1):
+        if abs(q - qs) <= tol * qs:
+            return l - 1
+        q, e, st = length_map(W, sw2, sb2, q, rtol)
+        if st != 0:
+            return -1
+    return -1
+
+
+@njit(cache=True)
+def phase_point(sw2, sb2, q0, tol_depth, rtol, want_c, out):
+    """Everything of one (sigma_w^2, sigma_b^2) point into out[0:10]:
+
+    q*, status_q, dV/dq at q*, chi1, chi2, c*, 1 - c*, chi_c at c*, convergence depth,
+    status_c.
+    """
+    W = workspace()
+    for i in range(10):
+        out[i] = np.nan
+    qs, st = q_star(W, sw2, sb2, q0, rtol)
+    out[0] = qs
+    out[1] = st
+    if st != OK:
+        return
+    sq = math.sqrt(qs)
+    out[2], st2 = length_slope(W, sw2, qs, rtol)
+    v, e, vabs, st1 = expect1w(W, DPHI2, 0.0, sq, 0.0, rtol, 1e-15)
+    out[3] = sw2 * v if st1 == 0 else np.nan
+    v, e, vabs, st3 = expect1w(W, D2PHI2, 0.0, sq, 0.0, rtol, 1e-15)
+    out[4] = sw2 * v if st3 == 0 else np.nan
+    out[8] = convergence_depth(W, sw2, sb2, q0, qs, tol_depth, 1000, rtol)
+    if not want_c or st1 != 0:
+        return
+    cs, omc, stc = c_star(sw2, qs, out[3], rtol)
+    out[5] = cs
+    out[6] = omc
+    out[9] = stc
+    if stc == OK:
+        if omc == 0.0:
+            out[7] = out[3]
+        else:
+            out[7], stx = chi_c(sw2, qs, cs, omc, rtol)
+
+
+@njit(cache=True, parallel=True)
+def phase_rows(sw2, sb2, q0, tol_depth, rtol, want_c, out):
+    """phase_point over the grid sw2[i] x sb2[j] into out[i, j, :], in parallel."""
+    nw = sw2.size
+    nb = sb2.size
+    for k in prange(nw * nb):
+        i = k // nb
+        j = k % nb
+        phase_point(sw2[i], sb2[j], q0, tol_depth, rtol, want_c, out[i, j])
