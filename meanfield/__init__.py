@@ -1,5 +1,26 @@
-"""Mean-field theory of deep random networks (Poole et al. 2016 and successors)."""
-from .expression import ExpressionError, parse_expression
-from .nonlinearity import Nonlinearity, registry_names
+"""Mean-field theory of deep random networks (Poole et al. 2016 and successors).
 
-__all__ = ["Nonlinearity", "registry_names", "parse_expression", "ExpressionError"]
+Any nonlinearity -> symbolic derivation -> compiled, accurate Gaussian quadrature
+-> fixed points, chi1/chi2, depth scales, curvature, critical lines, phase diagrams.
+"""
+from .critical import CriticalLine, critical_line, critical_sigma_w
+from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
+                     UndefinedQuantityError)
+from .expression import ExpressionError, parse_expression
+from .mean_field import Curvature, DepthScales, FixedPoint, MeanField
+from .nonlinearity import Nonlinearity, registry_names
+from .phase import PhaseDiagram, phase_diagram
+
+
+def derive(phi, *args, **kwargs):
+    """The symbolic derivation of the mean-field maps for ``phi`` (see :mod:`meanfield.derive`)."""
+    from .derive import derive as _derive
+    return _derive(phi, *args, **kwargs)
+
+
+__all__ = [
+    "Nonlinearity", "registry_names", "parse_expression", "MeanField", "FixedPoint", "DepthScales",
+    "Curvature", "critical_sigma_w", "critical_line", "CriticalLine", "phase_diagram", "PhaseDiagram",
+    "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
+    "NotConvergedError", "ExpressionError",
+]

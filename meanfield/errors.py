@@ -1,0 +1,21 @@
+"""Typed errors: every one is a ``ValueError`` that names the problem and the fix."""
+
+
+class MeanFieldError(ValueError):
+    """Base class of meanfield's errors."""
+
+
+class NoFixedPointError(MeanFieldError):
+    """The length map has no finite stable fixed point (q grows without bound)."""
+
+
+class UndefinedQuantityError(MeanFieldError):
+    """A quantity involves a Dirac delta of phi' or phi'' (piecewise-linear phi)."""
+
+
+class DivergentIntegralError(MeanFieldError):
+    """A Gaussian expectation diverges (the integrand outgrows the Gaussian)."""
+
+
+class NotConvergedError(MeanFieldError):
+    """The adaptive quadrature or a root finder did not reach its tolerance."""

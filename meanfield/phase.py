@@ -1,0 +1,181 @@
+"""Phase diagrams over (sigma_w, sigma_b) (Poole et al. Figs. 1C-D and 2C-D).
+
+Every grid point gets q*, the convergence depth of q, chi1, chi2, c*, chi_c at c*
+and the depth scales, computed in parallel by the compiled kernels.  Points where
+a quantity does not exist hold NaN and a status code whose meaning is in
+``PhaseDiagram.reasons``; nothing is filled in silently.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .critical import critical_sigma_w
+from .errors import MeanFieldError
+from .kernels import kernels_for
+from .nonlinearity import as_nonlinearity
+
+#: status codes of grid points
+STATUS = {
+    0: "ok",
+    1: "quadrature or root finding did not reach its tolerance",
+    2: "integrand not finite (overflow of phi)",
+    3: "Gaussian integral diverges",
+    4: "no finite fixed point: q grows without bound with depth",
+    5: "q* = 0: inputs shrink to the origin, correlations undefined",
+    6: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
+}
+
+
+@dataclass(frozen=True)
+class PhaseDiagram:
+    """Arrays shaped (len(sigma_w), len(sigma_b)), indexed [i_w, i_b].
+
+    ``status`` holds the code of the first problem at each point (see ``reasons``);
+    ``chi2_status`` separately flags chi2 (undefined for piecewise-linear phi).
+    ``critical_sigma_w[j]`` is the sigma_w with chi1 = 1 at ``sigma_b[j]`` (NaN if none).
+    """
+    phi: str
+    sigma_w: np.ndarray
+    sigma_b: np.ndarray
+    q_star: np.ndarray
+    c_star: np.ndarray
+    chi1: np.ndarray
+    chi2: np.ndarray
+    xi_q: np.ndarray
+    xi_c: np.ndarray
+    convergence_depth: np.ndarray
+    status: np.ndarray
+    critical_sigma_w: np.ndarray
+    q0: float
+    rtol: float
+    reasons: dict = field(default_factory=lambda: dict(STATUS))
+
+    ARRAYS = ("q_star", "c_star", "chi1", "chi2", "xi_q", "xi_c", "convergence_depth", "status")
+
+    def critical_table(self) -> list[tuple[float, float]]:
+        """[(sigma_b, critical sigma_w), ...]."""
+        return list(zip(self.sigma_b.tolist(), self.critical_sigma_w.tolist()))
+
+    def plot(self):
+        """Four panels as Poole Figs. 1C, 1D, 2C, 2D; returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(2, 2, figsize=(10, 8), constrained_layout=True)
+        ext = [self.sigma_b[0], self.sigma_b[-1], self.sigma_w[0], self.sigma_w[-1]]
+        panels = [("q_star", "$q^*$ (Fig. 1C)"), ("convergence_depth", "layers to 1% of $q^*$ (Fig. 1D)"),
+                  ("c_star", "$c^*$ (Fig. 2C)"), ("chi1", r"$\chi_1$ (Fig. 2D)")]
+        for ax, (name, title) in zip(axes.ravel(), panels):
+            data = np.ma.masked_invalid(getattr(self, name).astype(float))
+            im = ax.imshow(data, origin="lower", aspect="auto", extent=ext, cmap="viridis")
+            fig.colorbar(im, ax=ax)
+            ax.set_title(title)
+            ax.set_xlabel(r"$\sigma_b$")
+            ax.set_ylabel(r"$\sigma_w$")
+            if name in ("c_star", "chi1"):
+                ok = np.isfinite(self.critical_sigma_w)
+                ax.plot(self.sigma_b[ok], self.critical_sigma_w[ok], "w--", lw=1.5, label=r"$\chi_1 = 1$")
+                ax.set_ylim(self.sigma_w[0], self.sigma_w[-1])
+                ax.legend(loc="upper left", fontsize=8)
+        fig.suptitle(f"Mean-field phase diagram of phi = {self.phi}")
+        return fig
+
+    def save(self, path) -> dict[str, pathlib.Path]:
+        """Write ``<path>.npz``, ``<path>.csv`` (one row per grid point) and ``<path>.png``."""
+        path = pathlib.Path(path)
+        if path.suffix in (".npz", ".csv", ".png"):
+            path = path.with_suffix("")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {k: getattr(self, k) for k in self.ARRAYS}
+        npz = path.with_suffix(".npz")
+        np.savez(npz, sigma_w=self.sigma_w, sigma_b=self.sigma_b, critical_sigma_w=self.critical_sigma_w,
+                 phi=self.phi, q0=self.q0, rtol=self.rtol, **arrays)
+        csv_path = path.with_suffix(".csv")
+        with csv_path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["sigma_w", "sigma_b", *self.ARRAYS, "reason"])
+            for i, sw in enumerate(self.sigma_w):
+                for j, sb in enumerate(self.sigma_b):
+                    st = int(self.status[i, j])
+                    w.writerow([repr(float(sw)), repr(float(sb)),
+                                *[repr(float(arrays[k][i, j])) for k in self.ARRAYS[:-1]], st, STATUS[st]])
+        import matplotlib.pyplot as plt
+        fig = self.plot()
+        png = path.with_suffix(".png")
+        fig.savefig(png, dpi=120)
+        plt.close(fig)
+        return {"npz": npz, "csv": csv_path, "png": png}
+
+
+def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.01,
+                  rtol: float = 1e-10, correlations: bool = True, progress: bool = False) -> PhaseDiagram:
+    """Mean-field quantities on the grid sigma_w x sigma_b.
+
+    Parameters
+    ----------
+    phi : nonlinearity spec
+    sigma_w, sigma_b : 1D arrays of standard deviations
+    q0 : float
+        Starting length q^1 for q* (the fixed point reached from q0) and the convergence depth.
+    depth_tol : float
+        Fractional deviation for the convergence depth (Poole Fig. 1D uses 1%).
+    rtol : float
+        Relative tolerance of each Gaussian expectation (default 1e-10 for grids).
+    correlations : bool
+        Compute c*, xi_c (the two-dimensional integrals: most of the cost).
+    progress : bool
+        Print a progress bar to stderr.
+    """
+    phi = as_nonlinearity(phi)
+    sw = np.atleast_1d(np.asarray(sigma_w, dtype=float))
+    sb = np.atleast_1d(np.asarray(sigma_b, dtype=float))
+    for name, a in (("sigma_w", sw), ("sigma_b", sb)):
+        if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name} must be a non-empty 1D array of finite standard deviations >= 0")
+    K = kernels_for(phi)
+    out = np.full((sw.size, sb.size, 10), np.nan)
+    want_c = bool(correlations) and not phi.delta_in_d1
+    rows = max(1, min(sw.size, 4096 // max(1, sb.size)))
+    for start in range(0, sw.size, rows):
+        stop = min(sw.size, start + rows)
+        K.phase_rows(sw[start:stop] ** 2, sb ** 2, float(q0), float(depth_tol), float(rtol), want_c,
+                     out[start:stop])
+        if progress:
+            _progress(stop, sw.size)
+    q, st_q, slope, chi1, chi2, cs, omc, chic, depth, st_c = np.moveaxis(out, 2, 0)
+    status = np.where(np.isnan(st_q), 1, st_q).astype(int)
+    c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
+    status = np.where(c_bad, st_c, status).astype(int)
+    if phi.delta_in_d1:
+        chi1 = np.full_like(chi1, np.nan)
+    if phi.delta_in_d2:
+        chi2 = np.full_like(chi2, np.nan)
+    zero = status == 5
+    cs = np.where(zero | (status != 0), np.nan, cs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xi_q = np.where(status == 0, -1.0 / np.log(slope), np.nan)
+        xi_c = np.where(status == 0, -1.0 / np.log(chic), np.nan)
+    depth = np.where(depth < 0, np.nan, depth)
+    crit = np.full(sb.size, np.nan)
+    if not phi.delta_in_d1:
+        for j, b in enumerate(sb):
+            try:
+                crit[j] = critical_sigma_w(phi, b)
+            except MeanFieldError:
+                pass
+    if progress:
+        sys.stderr.write("\n")
+    return PhaseDiagram(phi=phi.name, sigma_w=sw, sigma_b=sb, q_star=q, c_star=cs, chi1=chi1, chi2=chi2,
+                        xi_q=xi_q, xi_c=xi_c, convergence_depth=depth, status=status,
+                        critical_sigma_w=crit, q0=float(q0), rtol=float(rtol))
+
+
+def _progress(done: int, total: int) -> None:
+    n = int(30 * done / total)
+    sys.stderr.write(f"\r  phase diagram [{'#' * n}{'.' * (30 - n)}] {done}/{total} rows of sigma_w")
+    sys.stderr.flush()
