@@ -185,8 +185,8 @@ def _build(node: ast.AST, depth: int):
         return tuple(_build(e, d) for e in node.elts)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError("only plain function calls like tanh(x) are allowed "
-                                  "(no attribute access or computed functions)")
+            raise ExpressionError(f"call of {ast.unparse(node.func)!r} is not allowed: only plain "
+                                  f"function calls like tanh(x) (no attribute access or computed functions)")
         name = node.func.id
         if name not in FUNCTIONS:
             raise ExpressionError(
@@ -201,7 +201,7 @@ def _build(node: ast.AST, depth: int):
         except (TypeError, ValueError) as err:
             raise ExpressionError(f"bad arguments to {name}(...): {err}") from None
     token = type(node).__name__
-    raise ExpressionError(f"{token!r} is not allowed in a nonlinearity expression "
+    raise ExpressionError(f"{ast.unparse(node)!r} ({token}) is not allowed in a nonlinearity expression "
                           f"(only numbers, x, + - * / **, and known functions)")
 
 

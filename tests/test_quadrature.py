@@ -1,0 +1,92 @@
+"""Gaussian expectations against closed forms (ReLU, erf) to 1e-12 and against mpmath
+(tanh and expressions outside the registry) across q in [1e-6, 1e4]."""
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from meanfield import DivergentIntegralError, Nonlinearity
+from meanfield import quadrature as quad
+from meanfield import reference as ref
+
+QS = [1e-6, 1e-3, 0.1, 1.0, 7.3, 50.0, 1e3, 1e4]
+
+
+@pytest.mark.parametrize("q", QS)
+def test_relu_length_integral_is_q_over_2(q):
+    assert quad.gauss_expect(Nonlinearity("relu"), quad.PHI2, q) == pytest.approx(q / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("q", QS)
+def test_erf_closed_forms(q):
+    f = Nonlinearity("erf")
+    assert quad.gauss_expect(f, quad.PHI2, q) == pytest.approx(2 / math.pi * math.asin(2 * q / (1 + 2 * q)), rel=1e-12)
+    assert quad.gauss_expect(f, quad.DPHI2, q) == pytest.approx(4 / (math.pi * math.sqrt(1 + 4 * q)), rel=1e-12)
+
+
+def _arccos_kernel(q11, q22, c):
+    """Cho & Saul (2009): E[relu(u1) relu(u2)]."""
+    return math.sqrt(q11 * q22) / (2 * math.pi) * (math.sqrt(1 - c * c) + (math.pi - math.acos(c)) * c)
+
+
+def _erf_kernel(q11, q22, c):
+    """Williams (1997): E[erf(u1) erf(u2)]."""
+    return 2 / math.pi * math.asin(2 * c * math.sqrt(q11 * q22) / math.sqrt((1 + 2 * q11) * (1 + 2 * q22)))
+
+
+@pytest.mark.parametrize("q11, q22", [(1e-6, 1e-6), (0.01, 0.5), (1.0, 1.0), (50.0, 50.0), (1e4, 1e4), (3.0, 0.01)])
+@pytest.mark.parametrize("c", [-0.99, -0.5, 0.0, 0.3, 0.9, 1 - 1e-6])
+def test_two_dimensional_expectations_match_arccos_and_erf_kernels(q11, q22, c):
+    assert quad.gauss_expect2(Nonlinearity("relu"), 0, 0, q11, q22, c) == pytest.approx(
+        _arccos_kernel(q11, q22, c), rel=1e-12)
+    assert quad.gauss_expect2(Nonlinearity("erf"), 0, 0, q11, q22, c) == pytest.approx(
+        _erf_kernel(q11, q22, c), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("q", [1e-6, 1e-2, 1.0, 4.0, 50.0, 1e4])
+def test_gap_is_free_of_cancellation_near_c_equal_1(q):
+    """E[(phi(u1)-phi(u2))^2]/2 = E[phi^2] - E[phi phi]: ReLU in closed form at 1-c = 1e-8
+    (the closed form itself loses digits there), tanh to first order in 1-c = 1e-12."""
+    omc = 1e-8
+    c = 1 - omc
+    theta = math.acos(c)  # arccos kernel: q/2 - q/(2 pi) (sin t + (pi - t) cos t)
+    exact = q / (2 * math.pi) * (theta * c - math.sin(theta) + math.pi * omc)
+    got = quad.half_mean_square_difference(Nonlinearity("relu"), q, c, omc)
+    assert got == pytest.approx(exact, rel=1e-6)  # exact formula itself loses digits here
+    omc = 1e-12
+    c = 1 - omc
+    got_tanh = quad.half_mean_square_difference(Nonlinearity("tanh"), q, c, omc)
+    # first order in 1-c: (1-c) q E[phi'^2]
+    lin = omc * q * quad.gauss_expect(Nonlinearity("tanh"), quad.DPHI2, q)
+    assert got_tanh == pytest.approx(lin, rel=1e-6)
+
+
+@pytest.mark.parametrize("spec", ["tanh", "atan(x) + x/10", "x*tanh(x)", "Piecewise((x, x > 0), (exp(x) - 1, True))"])
+@pytest.mark.parametrize("q", [1e-6, 0.5, 50.0, 1e4])
+def test_one_dimensional_expectations_match_mpmath(spec, q):
+    f = Nonlinearity(spec)
+    phi, dphi, d2phi = ref.mp_functions(f)
+    for kind, g in [(quad.PHI2, lambda u: phi(u) ** 2), (quad.DPHI2, lambda u: dphi(u) ** 2),
+                    (quad.D2PHI2, lambda u: d2phi(u) ** 2)]:
+        expected = float(ref.gauss_expect(g, q, kinks=f.kinks))
+        assert quad.gauss_expect(f, kind, q) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("spec, q, c", [("tanh", 4.0, 0.3), ("atan(x) + x/10", 2.0, 0.8),
+                                       ("x*tanh(x)", 0.7, -0.4)])
+def test_two_dimensional_expectation_matches_mpmath(spec, q, c):
+    f = Nonlinearity(spec)
+    phi, _, _ = ref.mp_functions(f)
+    expected = float(ref.gauss_expect2(phi, phi, q, q, c, dps=20))
+    assert quad.gauss_expect2(f, 0, 0, q, q, c) == pytest.approx(expected, rel=1e-10)
+
+
+def test_divergent_integral_is_reported():
+    with pytest.raises(DivergentIntegralError):
+        quad.gauss_expect(Nonlinearity("exp(x**2)"), quad.PHI2, 1.0)
+
+
+def test_convergent_but_heavy_integrand_is_exact():
+    """E[exp(x^2)^2] at q = 0.1: 1/sqrt(1 - 4q) (the Gaussian still wins)."""
+    assert quad.gauss_expect(Nonlinearity("exp(x**2)"), quad.PHI2, 0.1) == pytest.approx(1 / math.sqrt(0.6), rel=1e-12)
