@@ -589,7 +589,8 @@ def c_star(sw2, q, chi1, rtol):
         h_hi = h_lo
         e_lo *= 1e-2
         if e_lo < 1e-14:
-            return 1.0 - e_lo, e_lo, NOT_CONVERGED
+            # marginal (chi1 = 1 within rounding): the fixed point lies within 1e-14 of 1
+            return 1.0, 0.0, OK
     side = 0
     for it in range(100):
         e = (e_lo * h_hi - e_hi * h_lo) / (h_hi - h_lo)
