@@ -3,5 +3,31 @@
 ``sim`` builds on ``meanfield``; ``meanfield`` never imports ``sim``.
 """
 from .network import Network, RandomNetwork
+from .manifolds import Curve, CurveError, circle, great_circle, segment
+from .propagate import LayerCurve, propagate, propagate_iter
+from .measure import (CurveGeometry, autocorrelation, correlation, curvature, gauss_map_length, measure_curve,
+                      pca_spectrum, perturbation_growth, squared_length)
+from .validate import ValidationReport, ValidationRow, validate
+from .shallow import activation_lengths, check_theorem1, optimised_shallow_network, sign_changes
+from .expressivity import network_expressivity, regression_error
+from .boundary import BoundaryError, boundary_curvatures, principal_curvatures
+from .weight_chaos import simulate_weight_chaos, weight_correlation
+from .regions import (ActivationRegions1D, ActivationRegions2D, PlaneSection, RegionsError, activation_regions_1d,
+                      activation_regions_2d, activation_regions_path, piecewise_linear, plane_through_points)
+from .trajectory import (Dichotomies, PatternsAlong, TrajectoryLength, Transitions, dichotomies, patterns_along,
+                         theorem1_lower_bound, trajectory_length, transitions)
 
-__all__ = ["Network", "RandomNetwork"]
+__all__ = ["Network", "RandomNetwork",
+           "Curve", "CurveError", "circle", "great_circle", "segment",
+           "LayerCurve", "propagate", "propagate_iter",
+           "CurveGeometry", "autocorrelation", "correlation", "curvature", "gauss_map_length", "measure_curve",
+           "pca_spectrum", "perturbation_growth", "squared_length",
+           "ValidationReport", "ValidationRow", "validate",
+           "activation_lengths", "check_theorem1", "optimised_shallow_network", "sign_changes",
+           "network_expressivity", "regression_error",
+           "BoundaryError", "boundary_curvatures", "principal_curvatures",
+           "simulate_weight_chaos", "weight_correlation",
+           "ActivationRegions1D", "ActivationRegions2D", "PlaneSection", "RegionsError", "activation_regions_1d",
+           "activation_regions_2d", "activation_regions_path", "piecewise_linear", "plane_through_points",
+           "Dichotomies", "PatternsAlong", "TrajectoryLength", "Transitions", "dichotomies", "patterns_along",
+           "theorem1_lower_bound", "trajectory_length", "transitions"]

@@ -59,6 +59,14 @@ def _first_layer(network, curve: Curve, order: int) -> LayerCurve:
     return LayerCurve(1, h, v if order >= 1 else None, a if order >= 2 else None)
 
 
+def _evaluate(f, h: np.ndarray) -> np.ndarray:
+    """f(h) as a fresh writable array of h's shape and dtype (constants broadcast)."""
+    r = f(h)
+    if not isinstance(r, np.ndarray) or r.shape != h.shape or r.dtype != h.dtype or r is h:
+        r = np.array(np.broadcast_to(np.asarray(r, dtype=h.dtype), h.shape))
+    return r
+
+
 def propagate_iter(network, curve: Curve, *, order: int = 2) -> Iterator[LayerCurve]:
     """Yield the curve's image in layers 1..D, one layer at a time (constant memory).
 
@@ -81,12 +89,12 @@ def propagate_iter(network, curve: Curve, *, order: int = 2) -> Iterator[LayerCu
         h, v, a = state.position, state.velocity, state.acceleration
         # One stacked product [x; dx; d2x] W^T is faster than three separate ones.
         stacked = np.empty(((order + 1) * n, h.shape[1]), dtype=network.dtype)
-        stacked[:n] = phi.phi(h)
+        stacked[:n] = phi.phi(h)  # copies, so phi may return h itself
         if order >= 1:
-            d1 = phi.dphi(h)
+            d1 = _evaluate(phi.dphi, h)
             np.multiply(d1, v, out=stacked[n:2 * n])
         if order >= 2:
-            d2 = phi.d2phi(h)
+            d2 = _evaluate(phi.d2phi, h)
             d2 *= v
             d2 *= v
             d1 *= a

@@ -1,0 +1,185 @@
+"""Principal curvatures of a network's decision boundary in input space (Poole et al. 2016, Sec. 6, Fig. 4G).
+
+A linear classifier on the last layer, G(x) = beta . x^D(x) - beta_0 with x^D = phi(h^D),
+has the flat boundary G = 0 in the output layer, and a curved (N0 - 1)-dimensional
+boundary M in input space.  At x* on M, with unit normal n = grad G / |grad G| and the
+projector P = I - n n^T onto the tangent plane, the principal curvatures are the
+eigenvalues of
+
+    H = |grad G|^{-1} P (d^2 G / dx dx^T) P                                (Sec. 6)
+
+restricted to the tangent plane.  A positive eigenvalue along v means G grows along
+the tangent geodesic, so the boundary bends away from grad G there (G = |x|^2 - r^2,
+a sphere, has all principal curvatures +1/r).
+
+The gradient and Hessian are exact, by second-order forward mode: every layer carries
+the Jacobian J^l = dh^l/dx (N_l x N0) and the second derivatives H^l = d^2h^l/dx dx
+(N_l x N0 x N0),
+
+    J^{l+1} = W diag(phi'(h^l)) J^l,
+    H^{l+1}_i = sum_j W_ij [phi''(h^l_j) J^l_j J^l_j^T + phi'(h^l_j) H^l_j],
+
+so the cost per layer is one product of W with an N_l x N0^2 matrix.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import RandomNetwork
+
+
+class BoundaryError(ValueError):
+    """No point of the decision boundary could be found from the given start."""
+
+
+def classifier_value_and_gradient(network, beta, beta0: float, x) -> tuple[float, np.ndarray]:
+    """G(x) and grad G(x) by first-order forward mode (one Jacobian per layer)."""
+    x = np.asarray(x, dtype=np.float64)
+    phi = network.phi
+    h = network.weights[0] @ x + network.biases[0]
+    jac = network.weights[0]
+    for w, b in zip(network.weights[1:], network.biases[1:]):
+        jac = w @ (phi.dphi(h)[:, None] * jac)
+        h = w @ phi.phi(h) + b
+    g = float(np.asarray(beta) @ phi.phi(h) - beta0)
+    return g, (np.asarray(beta) * phi.dphi(h)) @ jac
+
+
+def classifier_hessian(network, beta, beta0: float, x) -> tuple[float, np.ndarray, np.ndarray]:
+    """G(x), grad G and the exact Hessian d^2G/dx dx^T by second-order forward mode."""
+    x = np.asarray(x, dtype=np.float64)
+    phi = network.phi
+    n0 = x.shape[0]
+    h = network.weights[0] @ x + network.biases[0]
+    jac = network.weights[0].astype(np.float64)
+    hess = np.zeros((h.shape[0], n0, n0))
+    layers = list(zip(network.weights[1:], network.biases[1:]))
+    for w, b in layers + [(None, None)]:
+        d1, d2 = phi.dphi(h), phi.d2phi(h)
+        # second derivatives of the activations x^l = phi(h^l)
+        hx = d2[:, None, None] * (jac[:, :, None] * jac[:, None, :]) + d1[:, None, None] * hess
+        jx = d1[:, None] * jac
+        if w is None:
+            beta = np.asarray(beta, dtype=np.float64)
+            value = float(beta @ phi.phi(h) - beta0)
+            return value, beta @ jx, np.tensordot(beta, hx, axes=1)
+        hess = (w @ hx.reshape(hx.shape[0], -1)).reshape(w.shape[0], n0, n0)
+        jac = w @ jx
+        h = w @ phi.phi(h) + b
+
+
+def find_boundary_point(network, beta, beta0: float, x0, *, tol: float = 1e-10,
+                        max_iter: int = 200) -> np.ndarray:
+    """Move x0 onto G = 0 by Newton steps along the gradient, x <- x - G grad G / |grad G|^2.
+
+    Each step is the minimum-norm solution of the linearised equation (halved until |G|
+    decreases), so the point found is close to x0.  Raises BoundaryError if |G| does not fall below ``tol``
+    (relative to |beta|) within ``max_iter`` steps.
+    """
+    x = np.array(x0, dtype=np.float64)
+    scale = float(np.linalg.norm(beta))
+    g, grad = classifier_value_and_gradient(network, beta, beta0, x)
+    for _ in range(int(max_iter)):
+        if abs(g) <= tol * scale:
+            return x
+        gg = grad @ grad
+        if gg == 0 or not np.isfinite(gg):
+            break
+        step = g / gg * grad
+        # backtracking: saturated units make full Newton steps overshoot
+        for _ in range(60):
+            g_new, grad_new = classifier_value_and_gradient(network, beta, beta0, x - step)
+            if abs(g_new) < abs(g):
+                break
+            step = step / 2
+        else:
+            break
+        x, g, grad = x - step, g_new, grad_new
+    raise BoundaryError(f"no decision-boundary point found from this start within {max_iter} Newton steps "
+                        f"(|G| = {abs(g):.3g}); try another start or beta0 inside the range of beta . x^D")
+
+
+def principal_curvatures(network, beta, beta0: float, x) -> np.ndarray:
+    """The N0 - 1 principal curvatures at a boundary point x, in decreasing order (Sec. 6)."""
+    _, grad, hess = classifier_hessian(network, beta, beta0, x)
+    norm = np.linalg.norm(grad)
+    if norm == 0:
+        raise BoundaryError("grad G vanishes at this point: the boundary has no tangent plane there")
+    n = grad / norm
+    # orthonormal basis of the tangent plane: the last N0 - 1 columns of a QR started at n
+    q, _ = np.linalg.qr(np.column_stack([n, np.eye(len(n))]))
+    tangent = q[:, 1:len(n)]
+    shape_operator = tangent.T @ hess @ tangent / norm
+    return np.sort(np.linalg.eigvalsh(0.5 * (shape_operator + shape_operator.T)))[::-1]
+
+
+@dataclass(frozen=True)
+class BoundaryCurvatures:
+    """Principal curvatures at boundary points, per depth (Fig. 4G).
+
+    ``curvatures[d]`` is an (n_points, N0 - 1) array for depth ``depths[d]``, each row sorted
+    in decreasing order; ``top`` and ``bottom`` average the k largest and k smallest
+    over points (shape (len(depths), k)).
+    """
+
+    depths: np.ndarray
+    curvatures: tuple
+    top: np.ndarray
+    bottom: np.ndarray
+
+    def plot(self, ax=None):
+        """Mean |kappa_{+-i}| against depth on a log scale; returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.2, 3.4))
+        k = self.top.shape[1]
+        for i in range(k):
+            ax.semilogy(self.depths, self.top[:, i], "o-", color=plt.cm.Reds(0.9 - 0.5 * i / k), ms=3,
+                        label=rf"$\kappa_{{{i + 1}}}$")
+            ax.semilogy(self.depths, -self.bottom[:, i], "s--", color=plt.cm.Blues(0.9 - 0.5 * i / k), ms=3,
+                        label=rf"$-\kappa_{{-{i + 1}}}$")
+        ax.set_xlabel("depth D")
+        ax.set_ylabel("principal curvature")
+        ax.legend(fontsize=6, ncol=2, frameon=False)
+        return ax.figure
+
+
+def boundary_curvatures(phi, sigma_w: float, sigma_b: float, *, input_width: int, width: int, depths,
+                        n_points: int = 10, k: int = 4, input_q: float = 1.0, seed=0,
+                        progress: bool = False) -> BoundaryCurvatures:
+    """Principal curvatures of the decision boundary of random networks of several depths.
+
+    For each depth D, a network [input_width, width x D] and a random readout
+    beta ~ N(0, 1/width), beta_0 = 0 are drawn; ``n_points`` starts x0 ~ N(0, input_q I)
+    are moved onto the boundary (:func:`find_boundary_point`) and the principal
+    curvatures are taken there.
+    """
+    depths = np.asarray(depths, dtype=int)
+    k = int(k)
+    if input_width - 1 < 2 * k:
+        raise ValueError(f"input_width - 1 = {input_width - 1} principal curvatures cannot give {k} largest "
+                         f"and {k} smallest; use input_width >= {2 * k + 1} or smaller k")
+    all_curv, top, bottom = [], [], []
+    for d in depths:
+        rng = np.random.default_rng((seed, int(d)))
+        net = RandomNetwork(phi, [input_width] + [width] * int(d), sigma_w, sigma_b, seed=(seed, int(d), 0))
+        beta = rng.standard_normal(width) / np.sqrt(width)
+        rows = []
+        for i in range(int(n_points)):
+            if progress:
+                print(f"\rboundary_curvatures: depth {d}, point {i + 1}/{n_points}", end="", file=sys.stderr,
+                      flush=True)
+            x0 = rng.standard_normal(input_width) * np.sqrt(input_q)
+            x = find_boundary_point(net, beta, 0.0, x0)
+            rows.append(principal_curvatures(net, beta, 0.0, x))
+        rows = np.array(rows)
+        all_curv.append(rows)
+        top.append(rows[:, :k].mean(axis=0))
+        bottom.append(rows[:, ::-1][:, :k].mean(axis=0))
+    if progress:
+        print("", file=sys.stderr)
+    return BoundaryCurvatures(depths, tuple(all_curv), np.array(top), np.array(bottom))

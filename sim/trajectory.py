@@ -1,0 +1,226 @@
+"""Raghu et al.'s expressivity measures along an input trajectory and across networks.
+
+* Trajectory length per layer (Raghu et al. Theorem 1, Fig. 2): the arc length of the
+  image z^(d)(t) of an input curve x(t) in layer d, for any phi.
+* Transitions (Fig. 3): how often the units of a layer change sign along the curve;
+  exact for piecewise-linear phi, where each pre-activation is linear between the
+  breakpoints of ``sim.activation_regions_1d``.
+* Activation patterns along a trajectory: the distinct patterns met by the curve.
+* Dichotomies: the distinct sign labellings of a fixed input set by one output unit
+  across independently drawn random networks.
+
+Curves are sampled polylines: a ``sim.Curve`` (``sim.manifolds``) or an array of
+points (n, N0).  Lengths are polyline lengths of the images of the samples, which
+converge from below as the sampling is refined; counts along the curve are exact for
+the polyline through the samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from meanfield.bounds import raghu_trajectory_lower_bound
+from meanfield.nonlinearity import as_nonlinearity
+
+from .network import RandomNetwork
+from .regions import RegionsError, activation_regions_path, piecewise_linear
+
+
+def _points(net, curve) -> np.ndarray:
+    pts = getattr(curve, "position", curve)
+    if getattr(curve, "layer", 0) != 0:
+        raise RegionsError("the curve must live in input space (layer=0)")
+    pts = np.asarray(pts, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != net.widths[0] or pts.shape[0] < 2:
+        raise RegionsError(f"the curve must be (n >= 2, {net.widths[0]}) points, got shape {pts.shape}")
+    return pts
+
+
+def _polyline_length(z: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(z, axis=0), axis=1).sum())
+
+
+@dataclass(frozen=True)
+class TrajectoryLength:
+    """Arc length of the image of a curve in every layer.
+
+    Attributes
+    ----------
+    layer : (D + 1,) int array
+        0 (the input) .. D.
+    length_h : (D + 1,) array
+        Length of the pre-activations h^d(t) (entry 0: the input curve x(t)).
+    length_x : (D + 1,) array
+        Length of the post-activations z^(d) = phi(h^d) (entry 0: the input curve).
+    """
+
+    layer: np.ndarray
+    length_h: np.ndarray
+    length_x: np.ndarray
+
+    def growth_ratio(self, which: str = "x") -> np.ndarray:
+        """l(z^(d+1)) / l(z^(d)) for d = 1..D-1 (Raghu Fig. 2 c, d)."""
+        length = self.length_x if which == "x" else self.length_h
+        return length[2:] / length[1:-1]
+
+    def plot(self, ax=None, *, which: str = "x", label=None):
+        """Length against layer on a log axis (Raghu Fig. 2 a, b); returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(5, 4))
+        else:
+            fig = ax.figure
+        ax.semilogy(self.layer, self.length_x if which == "x" else self.length_h, "o-", label=label)
+        ax.set_xlabel("layer d")
+        ax.set_ylabel("trajectory length")
+        return fig
+
+
+def trajectory_length(net, curve) -> TrajectoryLength:
+    """Trajectory length per layer for any phi (Raghu et al. Theorem 1 and Fig. 2).
+
+    For piecewise-linear phi the image of every polyline segment is itself linear
+    between the breakpoints of its activation regions, so the samples are refined by
+    those breakpoints and the lengths are exact for the input polyline (a coarse
+    sampling of a deep network's image would miss most of its kinks).  For smooth
+    phi the image polyline of the samples is used: refine the curve to converge.
+    """
+    pts = _points(net, curve)
+    if net.phi.is_piecewise_linear:
+        pts = _linear_pieces(net, pts)[1]
+    hs = net.forward(pts)
+    lh = [_polyline_length(pts)] + [_polyline_length(h) for h in hs]
+    lx = [lh[0]] + [_polyline_length(np.asarray(net.phi.phi(h), dtype=np.float64)) for h in hs]
+    return TrajectoryLength(np.arange(len(lh)), np.array(lh), np.array(lx))
+
+
+def theorem1_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
+    """(factor^d l(x)) for d = 0..depth: Raghu Theorem 1 (hard tanh, up to its O() constant)."""
+    return np.array([raghu_trajectory_lower_bound(sigma_w, sigma_b, k, d, input_length)
+                     for d in range(depth + 1)])
+
+
+def _path(pts):
+    keep = np.concatenate([[True], np.any(pts[1:] != pts[:-1], axis=1)])
+    return pts[keep]
+
+
+def _linear_pieces(net, pts):
+    """(regions along the polyline, points between which every layer's map is linear)."""
+    res = activation_regions_path(net, _path(pts))
+    t = np.union1d(res.edges, np.linspace(0.0, 1.0, res.path.shape[0]))
+    return res, res.points(t)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Sign changes of the units of every layer along a curve.
+
+    Attributes
+    ----------
+    layer : (D,) int array
+        1..D.
+    sign_changes : (D,) int array
+        Total number of sign changes of h^d's units (summed over units), exact.
+    state_changes : (D,) int array
+        Total number of state changes (threshold crossings of phi's kinks), exact.
+    """
+
+    layer: np.ndarray
+    sign_changes: np.ndarray
+    state_changes: np.ndarray
+
+
+def transitions(net, curve, *, level: float = 0.0) -> Transitions:
+    """Exact sign changes of every layer along a polyline (Raghu Fig. 3).
+
+    Between consecutive breakpoints of the activation regions each pre-activation is
+    linear, so it changes sign there iff its values at the two ends have opposite
+    signs (values within 1e-9 of the level, relative, count as touching and are
+    skipped).  ``level`` counts crossings of h = level instead of 0.
+    """
+    pts = _points(net, curve)
+    piecewise_linear(net.phi)          # exactness needs piecewise-linear phi
+    widths = net.widths[1:]
+    res, x = _linear_pieces(net, pts)
+    layer_of_unit = np.repeat(np.arange(len(widths)), widths)
+    state_changes = np.bincount(layer_of_unit[res.transition_unit], minlength=len(widths))
+    sign_changes = np.zeros(len(widths), np.int64)
+    for d, h in enumerate(net.forward(x)):
+        dev = h - level
+        scale = np.abs(h).max(axis=0) + abs(level)
+        sign_changes[d] = _sign_changes(np.sign(dev) * (np.abs(dev) > 1e-9 * scale))
+    return Transitions(np.arange(1, len(widths) + 1), sign_changes, state_changes)
+
+
+def _sign_changes(signs: np.ndarray) -> int:
+    """Sign changes down the columns of a {-1, 0, 1} array (summed), zeros skipped."""
+    rows = np.arange(signs.shape[0])[:, None]
+    idx = np.maximum.accumulate(np.where(signs != 0, rows, 0), axis=0)
+    filled = np.take_along_axis(signs, idx, axis=0)      # zeros take the previous sign
+    change = (filled[1:] != filled[:-1]) & (filled[:-1] != 0)
+    return int(change.sum())
+
+
+@dataclass(frozen=True)
+class PatternsAlong:
+    """Activation patterns met along a curve.
+
+    Attributes
+    ----------
+    n_pieces : int
+        Number of pieces of the polyline with a constant pattern.
+    n_patterns : int
+        Number of distinct activation patterns met (a closed curve may return to one).
+    """
+
+    n_pieces: int
+    n_patterns: int
+
+
+def patterns_along(net, curve) -> PatternsAlong:
+    """Exact count of activation patterns along a polyline (Raghu et al., activation patterns)."""
+    res = activation_regions_path(net, _path(_points(net, curve)))
+    return PatternsAlong(res.count, res.n_patterns())
+
+
+@dataclass(frozen=True)
+class Dichotomies:
+    """Distinct sign labellings of a fixed input set across random networks.
+
+    Attributes
+    ----------
+    layer : (D,) int array
+    count : (D,) int array
+        Distinct labellings sign(h^d_0(x_1..x_s)) of the inputs by unit 0 of layer d
+        over ``n_networks`` draws (at most min(n_networks, 2^s)).
+    """
+
+    layer: np.ndarray
+    count: np.ndarray
+    n_inputs: int
+    n_networks: int
+
+
+def dichotomies(phi, widths, sigma_w: float, sigma_b: float, inputs, n_networks: int, seed) -> Dichotomies:
+    """Count the dichotomies of ``inputs`` realised by random networks (Raghu et al.).
+
+    Every draw is a ``RandomNetwork(phi, widths, sigma_w, sigma_b, seed=child)`` with
+    children of ``seed``; a network truncated at layer d is a depth-d network, so one
+    draw gives the labelling at every depth.
+    """
+    inputs = np.asarray(inputs, dtype=np.float64)
+    widths = [int(w) for w in widths]
+    if inputs.ndim != 2 or inputs.shape[1] != widths[0]:
+        raise RegionsError(f"inputs must be (s, {widths[0]}), got shape {inputs.shape}")
+    if int(n_networks) < 1:
+        raise RegionsError(f"n_networks must be at least 1, got {n_networks}")
+    phi = as_nonlinearity(phi)        # build phi once, not once per draw
+    seen = [set() for _ in widths[1:]]
+    for child in np.random.SeedSequence(seed).spawn(int(n_networks)):
+        net = RandomNetwork(phi, widths, sigma_w, sigma_b, seed=np.random.default_rng(child))
+        for d, h in enumerate(net.forward(inputs)):
+            seen[d].add(np.packbits(h[:, 0] > 0).tobytes())
+    return Dichotomies(np.arange(1, len(widths)), np.array([len(s) for s in seen]), len(inputs), int(n_networks))

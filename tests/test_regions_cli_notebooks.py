@@ -1,0 +1,84 @@
+"""The `meanfield regions` plugin and the region notebooks (quick mode)."""
+import argparse
+import math
+
+import numpy as np
+import pytest
+
+from meanfield import bounds
+from notebook_runner import run_notebook
+from sim.cli_regions import add_parser
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["regions"] + argv)
+    return args.func(args)
+
+
+def test_cli_one_layer_prints_eq4_count(tmp_path, capsys):
+    # one hidden layer of 6 units: the plane is cut into 1 + 6 + 15 = 22 regions
+    out = tmp_path / "r.png"
+    assert _run(["--widths", "6", "--sigma-b", "1.0", "--box=-1e4,1e4,-1e4,1e4", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"| activation regions (exact) | {bounds.hyperplane_regions(6, 2)} |" in text
+    assert out.stat().st_size > 0
+
+
+def test_cli_bad_input_one_line_exit_2(tmp_path, capsys):
+    for argv in (["--widths", "3,a"], ["--phi", "tanh"], ["--box", "1,2,3"], ["--n-in", "1"]):
+        assert _run(argv + ["--out", str(tmp_path / "x.png")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("meanfield regions:") and "\n" not in err
+
+
+def test_notebook_raghu_fig1():
+    ns = run_notebook("raghu_fig1.ipynb")
+    # layer 1 is a line arrangement (eq. 4 when all crossings are in the box); later layers only add regions
+    assert ns["counts"][0] <= bounds.hyperplane_regions(4, 2)
+    assert ns["counts"][0] < ns["counts"][1] < ns["counts"][2]
+
+
+def test_notebook_raghu_fig2():
+    ns = run_notebook("raghu_fig2.ipynb")
+    ratios = ns["ratio"]
+    # exponential growth: every architecture grows by a factor > 1 per layer, more for larger sigma_w^2
+    assert all(v > 1 for v in ratios.values())
+    for k in ns["widths_k"]:
+        assert ratios[k, ns["sigma_w2s"][-1]] > ratios[k, ns["sigma_w2s"][0]]
+
+
+def test_notebook_raghu_fig3():
+    ns = run_notebook("raghu_fig3.ipynb")
+    rows = ns["rows"]
+    # transitions increase with trajectory length (Spearman-type check: same order)
+    order = np.argsort(rows[:, 3])
+    assert np.corrcoef(np.log(rows[order, 3]), np.log(rows[order, 4] + 1))[0, 1] > 0.8
+
+
+def test_notebook_hanin_rolnick_fig2():
+    ns = run_notebook("hanin_rolnick_fig2.ipynb")
+    assert ns["res"].linear.count <= ns["res"].count
+    assert ns["both"].linear.count < ns["both"].count        # the dead last layer merges regions
+    assert ns["res"].areas.sum() == pytest.approx(16.0, rel=1e-12)
+
+
+def test_notebook_hanin_rolnick_fig7b():
+    ns = run_notebook("hanin_rolnick_fig7b.ipynb")
+    res, sec = ns["res"], ns["sec"]
+    assert res.count > 1
+    # the three data points lie in the plane and in the box
+    s0, s1, t0, t1 = res.box
+    assert np.all((sec.points_st[:, 0] > s0) & (sec.points_st[:, 0] < s1))
+
+
+def test_notebook_region_density():
+    ns = run_notebook("region_density.ipynb")
+    N = ns["totals"][0]
+    one_layer = ns["results"][N, 1][0]
+    assert one_layer <= bounds.hyperplane_regions(N, 2)
+    assert one_layer >= 0.8 * bounds.hyperplane_regions(N, 2)
+    for (n, depth), (mean2d, _, mean1d) in ns["results"].items():
+        assert mean2d <= bounds.layerwise_arrangement_bound([n // depth] * depth, 2)
+        assert mean1d <= bounds.layerwise_arrangement_bound([n // depth] * depth, 1)
