@@ -105,10 +105,15 @@ def _cmd_phase(args) -> int:
                        correlations=not args.no_correlations, progress=not args.quiet)
     print(f"# critical line of phi = {pd.phi} (chi1 = 1)")
     print(f"{'sigma_b':>10} {'sigma_w':>18} {'q*':>18}")
+    from .errors import MeanFieldError
     from .mean_field import MeanField
     for b, w in pd.critical_table():
-        q = MeanField(pd.phi, w, b).q_star() if math.isfinite(w) else float("nan")
-        print(f"{b:>10.4f} {_fmt(w):>18} {_fmt(q):>18}")
+        note = ""
+        try:
+            q = MeanField(pd.phi, w, b).q_star(args.q0) if math.isfinite(w) else float("nan")
+        except MeanFieldError:
+            q, note = float("nan"), f"  (q* not reached from q0 = {args.q0:g}: q diverges)"
+        print(f"{b:>10.4f} {_fmt(w):>18} {_fmt(q):>18}{note}")
     bad = {int(s) for s in np.unique(pd.status) if s != 0}
     for s in sorted(bad):
         n = int(np.sum(pd.status == s))

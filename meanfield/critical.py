@@ -78,7 +78,11 @@ def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL) -> float:
     g = np.array([_sigma_b2(phi, v, rtol) for v in _Q_SCAN]) - target
     idx = np.nonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)[0]
     if target == 0.0 and g[0] >= -1e-12 * _Q_SCAN[0] and len(idx) == 0:
-        return 1.0 / abs(float(phi.dphi(np.array([0.0]))[0]))
+        slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
+        if slope0 == 0.0:
+            raise NoFixedPointError(f"phi = {phi.name} has phi'(0) = 0: the critical line does not reach "
+                                    f"sigma_b = 0 (sigma_w -> infinity as q* -> 0)")
+        return 1.0 / slope0
     if len(idx) == 0:
         raise NoFixedPointError(f"no point of the critical line of phi = {phi.name} has sigma_b = {sigma_b:g} "
                                 f"(q* scanned over [1e-8, 1e8])")
