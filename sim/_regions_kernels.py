@@ -329,3 +329,52 @@ def line_states(h, thr, slopes, intercepts):
                 state[m] = st[j, i]
                 m += 1
     return st[0].copy(), pos, unit, state, x
+
+
+@njit(cache=True)
+def next_maps(H, parent, states, slopes, intercepts, W, b):
+    """Maps of the next layer's pre-activations on every piece.
+
+    Piece q of polygon parent[q] has x^l = slopes[s] h^l + intercepts[s] unit by unit
+    (s = states[q]), so h^{l+1} = W x^l + b has maps
+    out[q, c] = W (slopes[s] * H[parent[q], c]) (+ W intercepts[s] + b for c = 2).
+    Written out for narrow layers, where a threaded BLAS call per chunk costs more
+    in start-up than the arithmetic.
+    """
+    Q = parent.shape[0]
+    M, N = W.shape
+    out = np.empty((Q, 3, M))
+    x = np.empty(N)
+    for q in range(Q):
+        p = parent[q]
+        for c in range(3):
+            for i in range(N):
+                s = states[q, i]
+                x[i] = slopes[s] * H[p, c, i]
+                if c == 2:
+                    x[i] += intercepts[s]
+            for m in range(M):
+                acc = 0.0
+                for i in range(N):
+                    acc += W[m, i] * x[i]
+                if c == 2:
+                    acc += b[m]
+                out[q, c, m] = acc
+    return out
+
+
+@njit(cache=True)
+def post_maps(H, parent, states, slopes, intercepts):
+    """Maps of the post-activations x^l = phi(h^l) on every piece (see ``next_maps``)."""
+    Q = parent.shape[0]
+    N = H.shape[2]
+    out = np.empty((Q, 3, N))
+    for q in range(Q):
+        p = parent[q]
+        for c in range(3):
+            for i in range(N):
+                s = states[q, i]
+                out[q, c, i] = slopes[s] * H[p, c, i]
+        for i in range(N):
+            out[q, 2, i] += intercepts[states[q, i]]
+    return out

@@ -34,7 +34,7 @@ import numpy as np
 
 from meanfield.nonlinearity import as_nonlinearity
 
-from ._regions_kernels import cut_layer, line_roots, line_states
+from ._regions_kernels import cut_layer, line_roots, line_states, next_maps, post_maps
 
 
 class RegionsError(ValueError):
@@ -640,13 +640,12 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
         for c0 in range(0, len(par), chunk):
             c1 = min(c0 + chunk, len(par))
             sub_st = st[c0:c1]
-            aff = pl.slopes[sub_st][:, None, :] * H[par[c0:c1]]
-            aff[:, 2, :] += pl.intercepts[sub_st]
             sub_pat = sub_st if pat is None else np.concatenate([pat[par[c0:c1]], sub_st], axis=1)
             sv = nv[noffs[c0]:noffs[c1]]
             sl = nl[noffs[c0]:noffs[c1]]
             so = noffs[c0:c1 + 1] - noffs[c0]
             if level == len(layers) - 1:
+                aff = post_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts)
                 if read is not None:
                     aff = _next_maps(aff, *read)
                 fmap = (aff.reshape(-1, aff.shape[2]) @ probe).reshape(len(so) - 1, 6)
@@ -656,7 +655,12 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
                 if progress:
                     print(f"\ractivation_regions_2d: {done[0]} regions", end="", file=sys.stderr, flush=True)
             else:
-                descend(level + 1, sv, sl, so, _next_maps(aff, *layers[level + 1]), sub_pat)
+                w, b = layers[level + 1]
+                if w.size <= _SMALL_LAYER:
+                    h_next = next_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts, w, b)
+                else:
+                    h_next = _next_maps(post_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts), w, b)
+                descend(level + 1, sv, sl, so, h_next, sub_pat)
 
     w1, b1 = layers[0]
     H1 = np.stack([w1 @ u, w1 @ v, w1 @ origin + b1])[None]
@@ -674,6 +678,9 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
         maps=np.concatenate(out["map"]) if out["map"] else np.zeros((0, 6)),
         layer_widths=tuple(widths), n_thresholds=K, box=box, origin=origin, u=u, v=v,
         n_degenerate=n_deg[0])
+
+
+_SMALL_LAYER = 48 * 48    # weight matrices up to this size: Numba loops beat a threaded BLAS call
 
 
 def _next_maps(aff, w, b):

@@ -249,3 +249,25 @@ def test_errors_are_value_errors():
         activation_regions_1d(net, E1, E1)
     with pytest.raises(ValueError):
         activation_regions_1d(net, np.zeros(3), E1)
+
+
+def test_coincident_lines_count_once():
+    # a duplicated unit draws the same line twice: the plane is cut as by m - 1 lines
+    m = 6
+    base = RandomNetwork("relu", [2, m - 1], 1.0, 1.0, seed=10)
+    w = np.concatenate([base.weights[0], base.weights[0][:1]])
+    b = np.concatenate([base.biases[0], base.biases[0][:1]])
+    net = Network("relu", [w], [b])
+    pts = _crossings(base.weights[0], base.biases[0])
+    R = 2 * np.abs(pts).max() + 1
+    res = activation_regions_2d(net, ZERO, E1, E2, (-R, R, -R, R))
+    assert res.count == bounds.hyperplane_regions(m - 1, 2)
+    np.testing.assert_array_equal(res.patterns[:, 0], res.patterns[:, -1])
+    # on a line the two crossings coincide: one breakpoint, merged and counted
+    p, q = np.array([-R, -R * 0.3]), np.array([R, R * 0.2])
+    line = activation_regions_1d(net, p, q)
+    crossing = np.sign(base.weights[0] @ p + base.biases[0]) != np.sign(base.weights[0] @ q + base.biases[0])
+    assert crossing[0]
+    assert line.count == 1 + np.count_nonzero(crossing)
+    assert line.n_degenerate >= 1
+    assert np.all(line.transitions_per_unit()[[0, -1]] == 1)

@@ -1,6 +1,5 @@
 """The `meanfield regions` plugin and the region notebooks (quick mode)."""
 import argparse
-import math
 
 import numpy as np
 import pytest

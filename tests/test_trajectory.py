@@ -1,5 +1,4 @@
 """Trajectory length, transitions, patterns and dichotomies against closed forms."""
-import math
 
 import numpy as np
 import pytest
