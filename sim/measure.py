@@ -97,14 +97,11 @@ def metric(velocity) -> np.ndarray:
 def curvature(velocity, acceleration) -> np.ndarray:
     """Extrinsic curvature kappa = (v.v)^{-3/2} sqrt((v.v)(a.a) - (v.a)^2) (Poole Sec. 4).
 
-    The radicand is computed as |a_perp|^2 (v.v), with a_perp the component of a
-    orthogonal to v, which is exact in exact arithmetic and never negative.
+    Computed as sqrt(g_G / g_E) with g_G = |a_perp|^2 / |v|^2 (:func:`gauss_metric`), a_perp
+    the component of a orthogonal to v: equal in exact arithmetic, and never the square
+    root of a negative rounding error.
     """
-    v, a = np.asarray(velocity), np.asarray(acceleration)
-    vv = np.einsum("...i,...i->...", v, v)
-    va = np.einsum("...i,...i->...", v, a)
-    a_perp = a - (va / vv)[..., None] * v
-    return np.sqrt(np.einsum("...i,...i->...", a_perp, a_perp)) / vv
+    return np.sqrt(gauss_metric(velocity, acceleration) / metric(velocity))
 
 
 def normalised_metric(velocity) -> np.ndarray:

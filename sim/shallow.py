@@ -51,7 +51,7 @@ def sign_changes(curve: Curve, *, n_directions: int = 2000, seed=0) -> int:
     pieces, i.e. s = k - 1 (s = 1 for the circle, as in Poole Sec. 5).
     """
     v = np.asarray(curve.velocity, dtype=np.float64)
-    _, sv, vt = np.linalg.svd(v - 0.0, full_matrices=False)
+    _, sv, vt = np.linalg.svd(v, full_matrices=False)
     rank = int(np.sum(sv > sv[0] * 1e-10)) if sv.size and sv[0] > 0 else 0
     if rank == 0:
         return 0
