@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from importlib.metadata import entry_points
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "depth scales and curvature recursion, with closed forms where found.")
     dv.add_argument("phi", help=phi_help)
     dv.add_argument("--latex", action="store_true", help="LaTeX instead of Markdown")
+    dv.add_argument("--sigma-w", type=_nonneg, default=None, help="substitute this sigma_w (and give q*)")
+    dv.add_argument("--sigma-b", type=_nonneg, default=None, help="substitute this sigma_b")
     dv.set_defaults(func=_cmd_derive)
 
     for ep in entry_points(group="meanfield.commands"):
@@ -145,7 +148,7 @@ def _cmd_point(args) -> int:
 def _cmd_derive(args) -> int:
     from .derive import derive
 
-    d = derive(args.phi)
+    d = derive(args.phi, sigma_w=args.sigma_w, sigma_b=args.sigma_b)
     print(d.to_latex() if args.latex else d.to_markdown())
     return 0
 
@@ -164,6 +167,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("meanfield: interrupted\n")
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        # Python's docs: point stdout at devnull so the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
