@@ -213,15 +213,22 @@ class MeanField:
         return out
 
     def c_star(self) -> float:
-        """Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase."""
+        """Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase.
+
+        In the chaotic phase it is found with the Mehler series of the C-map, whose
+        truncation error is bounded exactly by Parseval's identity, and falls back to
+        the nested adaptive quadrature where that bound is not small enough.
+        """
         return self._c_star()[0]
 
     def _c_star(self):
+        """(c*, 1 - c*, chi_c at c*), computed once."""
         if "_cstar" not in self.__dict__:
             qs = self._positive_q_star("c*")
-            cs, omc, status = self._K.c_star(self.sw2, qs, self.chi1(), self.rtol)
+            K = self._K
+            cs, omc, chic, status, method = K.c_star_and_chi(K.workspace(), self.sw2, qs, self.chi1(), self.rtol)
             quad.check_status(status, "c* search", self.phi)
-            self.__dict__["_cstar"] = (float(cs), float(omc))
+            self.__dict__["_cstar"] = (float(cs), float(omc), float(chic))
         return self.__dict__["_cstar"]
 
     def chi_c(self, c: float | None = None) -> float:
@@ -229,12 +236,10 @@ class MeanField:
         self._require_d1("chi_c")
         qs = self._positive_q_star("chi_c")
         if c is None:
-            c, omc = self._c_star()
-        else:
-            omc = 1.0 - c
-        if omc == 0.0:
+            return self._c_star()[2]
+        if c == 1.0:
             return self.chi1()
-        return self.sw2 * quad.gauss_expect2(self.phi, 1, 1, qs, qs, c, omc, self.rtol)
+        return self.sw2 * quad.gauss_expect2(self.phi, 1, 1, qs, qs, c, 1.0 - c, self.rtol)
 
     # --- chi1, chi2, depth scales, curvature ----------------------------------
     def chi1(self) -> float:

@@ -71,8 +71,9 @@ class Nonlinearity:
         Classical first and second derivatives of ``pw`` (piece by piece).
     kinks : tuple of float
         Sorted points where phi or one of its derivatives may not be smooth.
-    delta_in_d1, delta_in_d2 : bool
-        phi jumps somewhere (so phi' has a Dirac delta) / phi' jumps (so phi'' has one).
+    delta_in_d1, delta_in_d2, delta_in_d3 : bool
+        phi jumps somewhere (so phi' has a Dirac delta) / phi' jumps (so phi'' has one) /
+        phi'' jumps (so the third derivative has one).
     is_piecewise_linear : bool
     """
 
@@ -102,9 +103,11 @@ class Nonlinearity:
         self.pw = sp.piecewise_fold(self.expr.rewrite(sp.Piecewise))
         self.d1 = sp.piecewise_fold(sp.diff(self.pw, x))
         self.d2 = sp.piecewise_fold(sp.diff(self.d1, x))
+        self.d3 = sp.piecewise_fold(sp.diff(self.d2, x))
         self.kinks = _breakpoints(self.pw)
         self.delta_in_d1 = any(_jumps(self.pw, k) for k in self.kinks)
         self.delta_in_d2 = self.delta_in_d1 or any(_jumps(self.d1, k) for k in self.kinks)
+        self.delta_in_d3 = self.delta_in_d2 or any(_jumps(self.d2, k) for k in self.kinks)
         self.is_piecewise_linear = _is_piecewise_linear(self.pw)
         self.phi = _numpy_function(self.pw)
         self.dphi = _numpy_function(self.d1)
@@ -145,14 +148,14 @@ class Nonlinearity:
         return bool(np.all(d[np.isfinite(d)] >= -1e-12))
 
     def scalar_code(self) -> dict[str, str]:
-        """Python source of phi, phi', phi'' on one float ``x`` (for the Numba kernels).
+        """Python source of phi and its first three derivatives on one float ``x`` (for Numba).
 
         Only the ``math`` module and the stable helpers ``_sigmoid``/``_softplus`` are
         referenced.
         """
         printer = _ScalarPrinter()
         return {name: printer.doprint(e) for name, e in
-                (("phi", self.pw), ("dphi", self.d1), ("d2phi", self.d2))}
+                (("phi", self.pw), ("dphi", self.d1), ("d2phi", self.d2), ("d3phi", self.d3))}
 
     def _check_finite(self) -> None:
         with np.errstate(all="ignore"):

@@ -1,6 +1,6 @@
 """Compiled quadrature kernels, one module per nonlinearity, cached on disk.
 
-The symbolic layer hands over three lines of scalar Python (phi, phi', phi'') and
+The symbolic layer hands over scalar Python for phi and its first three derivatives, and
 the kink locations (:meth:`meanfield.Nonlinearity.scalar_code`).  They are written,
 followed by the algorithm in ``_template.py``, to a module in the cache directory
 (``$MEANFIELD_CACHE_DIR``, default ``~/.cache/meanfield``), which is imported and
@@ -38,9 +38,10 @@ def module_source(nonlinearity) -> str:
         "from numba import njit",
         "",
         f"KINKS = {tuple(float(k) for k in nonlinearity.kinks)!r}",
+        f"SMOOTH3 = {not nonlinearity.delta_in_d3!r}   # third derivative has no Dirac delta",
         "",
     ]
-    for name in ("phi", "dphi", "d2phi"):
+    for name in ("phi", "dphi", "d2phi", "d3phi"):
         header += ["", "@njit(cache=True)", f"def {name}(x):", f"    return float({code[name]})", ""]
     return "\n".join(header) + "\n\n" + _TEMPLATE
 

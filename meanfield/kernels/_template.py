@@ -47,7 +47,7 @@ INNER_RTOL = 0.1   # inner integrals 10x tighter, so their errors don't use up t
 EDGES, FV, PA, PB, PV, PE, PABS = 0, 1, 2, 3, 4, 5, 6   # workspace rows
 
 # integrand kinds for one-dimensional expectations
-PHI2, DPHI2, D2PHI2, PHI_D2PHI, PHI, DPHI, D2PHI, PHI2_ZZ, DIFF2 = 0, 1, 2, 3, 4, 5, 6, 7, 8
+PHI2, DPHI2, D2PHI2, PHI_D2PHI, PHI, DPHI, D2PHI, PHI2_ZZ, DIFF2, D3PHI2 = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 
 @njit(cache=True)
@@ -100,6 +100,9 @@ def g1(kind, u, z, p1):
     if kind == PHI2_ZZ:
         v = phi(u)
         return v * v * (z * z - 1.0)
+    if kind == D3PHI2:
+        v = d3phi(u)
+        return v * v
     v = phi(u) - p1
     return v * v
 
@@ -366,6 +369,33 @@ def _gk15_2d(Wo, Wi, kind_a, kind_b, diff, sq11, sq22, c, sc, a, b, rtol, atol):
     return resk * scale, (err + inner_err) * scale, resabs * scale, status
 
 
+TAYLOR_MAX_OMC = 1e-3
+
+
+@njit(cache=True)
+def _gap_taylor(W, q, e, rtol):
+    """E[(phi(u1) - phi(u2))^2]/2 at correlation c = 1 - e, to second order in e.
+
+    From Mehler's series, gap = sum_n (1 - (1-e)^n) a_n^2 with
+    1 - (1-e)^n = n e - C(n,2) e^2 + R_n, 0 <= R_n <= C(n,3) e^3, and Stein's identity
+    sum_n n!/(n-k)! a_n^2 = q^k E[phi^(k)(u)^2]:
+        gap = e q E[phi'^2] - e^2 q^2 E[phi''^2] / 2 + R,  0 <= R <= e^3 q^3 E[phi'''^2] / 6.
+    Every term is a one-dimensional integral, so nearly equal values of phi are never
+    subtracted.  Returns (value, certified error bound, accepted).
+    """
+    s = math.sqrt(q)
+    r = 0.01 * rtol
+    d1, e1, a1, st1 = expect1w(W, DPHI2, 0.0, s, 0.0, r, 1e-15)
+    d2, e2, a2, st2 = expect1w(W, D2PHI2, 0.0, s, 0.0, r, 1e-15)
+    d3, e3, a3, st3 = expect1w(W, D3PHI2, 0.0, s, 0.0, 1e-3, 1e-15)
+    if st1 != 0 or st2 != 0 or st3 != 0:
+        return 0.0, np.inf, False
+    val = e * q * d1 - 0.5 * e * e * q * q * d2
+    rem = e ** 3 * q ** 3 * d3 * (1.0 + 1e-2) / 6.0
+    bound = 0.5 * rem + 0.02 * rtol * abs(val)
+    return val + 0.5 * rem, bound, val > 0.0 and bound <= rtol * val
+
+
 @njit(cache=True)
 def _scale2(W, kind_a, kind_b, diff, sq11, sq22, omc):
     """Size of the 2D result, for absolute tolerances of the inner integrals.
@@ -415,6 +445,10 @@ def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
     """
     Wo = workspace()
     Wi = workspace()
+    if diff and q11 == q22 and omc < TAYLOR_MAX_OMC and SMOOTH3:
+        v, bound, ok = _gap_taylor(Wi, q11, omc, rtol)
+        if ok:
+            return v, bound, 0
     if c == 0.0:
         return _expect2_independent(Wo, kind_a, kind_b, diff, q11, q22, rtol)
     sq11 = math.sqrt(q11)
@@ -561,61 +595,6 @@ def chi_c(sw2, q, c, omc, rtol):
 
 
 @njit(cache=True)
-def c_star(sw2, q, chi1, rtol):
-    """Stable fixed point of the C-map (Poole eq. 6) at q; returns (c*, 1 - c*, status).
-
-    Ordered phase (chi1 <= 1): c* = 1.  Chaotic phase: solve H(e) = D(1 - e) - e = 0
-    for e = 1 - c* in (0, 1], where D(c) = 1 - c'(c); H > 0 just below c = 1
-    because the slope there is chi1 > 1.  Bracketed secant (Illinois) steps.
-    """
-    if chi1 <= 1.0:
-        return 1.0, 0.0, OK
-    e_hi = 1.0
-    h_hi, err, st = c_map_gap(sw2, q, 0.0, 1.0, rtol)
-    if st != 0:
-        return np.nan, np.nan, st
-    h_hi -= 1.0
-    if h_hi >= 0.0:
-        return 0.0, 1.0, OK
-    e_lo = 1e-2
-    while True:
-        h_lo, err, st = c_map_gap(sw2, q, 1.0 - e_lo, e_lo, rtol)
-        if st != 0:
-            return np.nan, np.nan, st
-        h_lo -= e_lo
-        if h_lo > 0.0:
-            break
-        e_hi = e_lo
-        h_hi = h_lo
-        e_lo *= 1e-2
-        if e_lo < 1e-14:
-            # marginal (chi1 = 1 within rounding): the fixed point lies within 1e-14 of 1
-            return 1.0, 0.0, OK
-    side = 0
-    for it in range(100):
-        e = (e_lo * h_hi - e_hi * h_lo) / (h_hi - h_lo)
-        if not (e_lo < e < e_hi):
-            e = 0.5 * (e_lo + e_hi)
-        h, err, st = c_map_gap(sw2, q, 1.0 - e, e, rtol)
-        if st != 0:
-            return np.nan, np.nan, st
-        h -= e
-        if h > 0.0:
-            e_lo, h_lo = e, h
-            if side == 1:
-                h_hi *= 0.5
-            side = 1
-        else:
-            e_hi, h_hi = e, h
-            if side == -1:
-                h_lo *= 0.5
-            side = -1
-        if e_hi - e_lo <= 1e-13 * e_hi or h == 0.0:
-            return 1.0 - e, e, OK
-    return 1.0 - e, e, NOT_CONVERGED
-
-
-@njit(cache=True)
 def convergence_depth(W, sw2, sb2, q0, qs, tol, max_depth, rtol):
     """Layers until |q^l - q*| <= tol q* starting from q^1 = q0 (Poole Fig. 1D)."""
     q = q0
@@ -652,15 +631,11 @@ def phase_point(sw2, sb2, q0, tol_depth, rtol, want_c, out):
     out[8] = convergence_depth(W, sw2, sb2, q0, qs, tol_depth, 1000, rtol)
     if not want_c or st1 != 0:
         return
-    cs, omc, stc = c_star(sw2, qs, out[3], rtol)
+    cs, omc, chic, stc, method = c_star_and_chi(W, sw2, qs, out[3], rtol)
     out[5] = cs
     out[6] = omc
+    out[7] = chic
     out[9] = stc
-    if stc == OK:
-        if omc == 0.0:
-            out[7] = out[3]
-        else:
-            out[7], stx = chi_c(sw2, qs, cs, omc, rtol)
 
 
 @njit(cache=True, parallel=True)
@@ -672,3 +647,255 @@ def phase_rows(sw2, sb2, q0, tol_depth, rtol, want_c, out):
         i = k // nb
         j = k % nb
         phase_point(sw2[i], sb2[j], q0, tol_depth, rtol, want_c, out[i, j])
+
+
+# --- Mehler (Hermite) series of the C-map at equal variances ------------------
+# For u1, u2 of variance q and correlation c (Mehler's formula),
+#     E[phi(u1) phi(u2)] = sum_n c^n a_n^2,   a_n = E[phi(sqrt(q) z) He_n(z)] / sqrt(n!),
+# and Parseval gives the exact tail mass T_N = E[phi^2] - sum_{n<=N} a_n^2 >= 0, so
+# the truncation error of the series at c is at most |c|^(N+1) T_N: a certificate,
+# not an estimate.  By Stein's identity E[phi'(u1) phi'(u2)] = sum_m m c^(m-1) a_m^2 / q.
+GL_X, GL_W = np.polynomial.legendre.leggauss(20)
+HERMITE_Z = 12.5        # h_n(z) e^{-z^2/4} <= 1, so e^{-z^2/4} < 1e-16 bounds the rest
+
+
+@njit(cache=True)
+def hermite_coefficients(W, q, nmax, coef):
+    """a_0..a_nmax of phi(sqrt(q) z) into coef[0:nmax+1] (composite 20-point Gauss-Legendre).
+
+    Panels: the edges of expect1 (kinks, scales 1/sqrt(q)) refined to width
+    <= 12/sqrt(2 nmax + 1), so that h_n (local wavenumber <= sqrt(2n+1)) is resolved.
+    The normalised Hermite recurrence h_{n+1} = (z h_n - sqrt(n) h_{n-1}) / sqrt(n+1)
+    runs over all nodes at once (independent lanes vectorise; one node alone would
+    wait on each step's latency).
+    """
+    s = math.sqrt(q)
+    n_edges = _edges(W, 0.0, s, HERMITE_Z, np.empty(0), 0)
+    dmax = 12.0 / math.sqrt(2.0 * nmax + 1.0)
+    npieces = 0
+    for p in range(n_edges - 1):
+        npieces += max(1, int(math.ceil((W[EDGES, p + 1] - W[EDGES, p]) / dmax)))
+    nodes = npieces * GL_X.size
+    z = np.empty(nodes)
+    f = np.empty(nodes)
+    k = 0
+    for p in range(n_edges - 1):
+        a = W[EDGES, p]
+        b = W[EDGES, p + 1]
+        m = max(1, int(math.ceil((b - a) / dmax)))
+        for piece in range(m):
+            lo = a + (b - a) * piece / m
+            hi = a + (b - a) * (piece + 1) / m
+            c = 0.5 * (lo + hi)
+            hw = 0.5 * (hi - lo)
+            for j in range(GL_X.size):
+                zz = c + hw * GL_X[j]
+                z[k] = zz
+                f[k] = phi(s * zz) * GL_W[j] * hw * math.exp(-0.5 * zz * zz) * INV_SQRT_2PI
+                k += 1
+    h0 = np.ones(nodes)
+    h1 = z.copy()
+    coef[0] = np.sum(f)
+    if nmax >= 1:
+        coef[1] = np.sum(f * z)
+    for n in range(1, nmax):
+        a_n = math.sqrt(n)
+        b_n = 1.0 / math.sqrt(n + 1.0)
+        acc = 0.0
+        for i in range(nodes):
+            h2 = (z[i] * h1[i] - a_n * h0[i]) * b_n
+            h0[i] = h1[i]
+            h1[i] = h2
+            acc += f[i] * h2
+        coef[n + 1] = acc
+    return 0
+
+
+@njit(cache=True)
+def mehler_gap(coef, nmax, tail, c, omc):
+    """(sum_n (1 - c^n) a_n^2 + T_N, certified error bound) = E[(phi(u1)-phi(u2))^2]/2."""
+    lc = math.log1p(-omc) if omc < 1.0 else 0.0
+    val = tail
+    for n in range(1, nmax + 1):
+        if c > 0.0:
+            one_minus = -math.expm1(n * lc)
+        else:
+            one_minus = 1.0 - c ** n
+        val += one_minus * coef[n] * coef[n]
+    return val, abs(c) ** (nmax + 1) * tail
+
+
+@njit(cache=True)
+def mehler_chi(coef, nmax, tail, q, c):
+    """(E[phi'(u1) phi'(u2)], certified error bound) = sum_m m c^(m-1) a_m^2 / q."""
+    val = 0.0
+    cp = 1.0
+    for m in range(1, nmax + 1):
+        val += m * cp * coef[m] * coef[m]
+        cp *= c
+    ac = abs(c)
+    # max over m > N of m |c|^(m-1): at m = N+1 when the sequence already decreases there
+    if ac == 0.0:
+        bound = 0.0
+    elif (nmax + 1) * math.log(ac) < -1.0:
+        bound = (nmax + 1) * ac ** nmax
+    else:
+        bound = np.inf
+    return val / q, bound * tail / q
+
+
+@njit(cache=True)
+def mehler_setup(W, q, nmax, coef, rtol):
+    """Coefficients a_0..a_nmax and the Parseval tail T_N; status 1 if the tail is inconsistent."""
+    hermite_coefficients(W, q, nmax, coef)
+    e2, err, vabs, st = expect1w(W, PHI2, 0.0, math.sqrt(q), 0.0, 0.01 * rtol, 1e-15)
+    if st != 0:
+        return 0.0, st
+    tot = 0.0
+    for n in range(nmax + 1):
+        tot += coef[n] * coef[n]
+    tail = e2 - tot
+    if tail < -1e-13 * e2:   # the coefficients were not integrated accurately
+        return 0.0, NOT_CONVERGED
+    return max(tail, 0.0) + 2e-16 * e2, 0
+
+
+@njit(cache=True)
+def _gap(series, sw2, q, c, omc, rtol, coef, nmax, tail):
+    """D(c) = 1 - c' = sw2 E[(phi(u1) - phi(u2))^2] / (2q): (value, error bound, status)."""
+    if series:
+        v, b = mehler_gap(coef, nmax, tail, c, omc)
+        return sw2 * v / q, sw2 * b / q, 0
+    v, e, st = expect2(0, 0, True, q, q, c, omc, rtol)
+    return sw2 * v / q, sw2 * e / q, st
+
+
+@njit(cache=True)
+def _c_star_search(series, sw2, q, rtol, coef, nmax, tail):
+    """Root e = 1 - c* of H(e) = D(1 - e) - e in (0, 1] (chaotic phase); (c*, 1 - c*, status).
+
+    H > 0 just below c = 1 (slope chi1 > 1 there), H(1) = -c'(0) <= 0.  Bracketed
+    secant (Illinois) steps.
+    """
+    e_hi = 1.0
+    h_hi, err, st = _gap(series, sw2, q, 0.0, 1.0, rtol, coef, nmax, tail)
+    if st != 0:
+        return np.nan, np.nan, st
+    h_hi -= 1.0
+    if h_hi >= 0.0:
+        return 0.0, 1.0, OK
+    e_lo = 1e-2
+    while True:
+        h_lo, err, st = _gap(series, sw2, q, 1.0 - e_lo, e_lo, rtol, coef, nmax, tail)
+        if st != 0:
+            return np.nan, np.nan, st
+        h_lo -= e_lo
+        if h_lo > 0.0:
+            break
+        e_hi = e_lo
+        h_hi = h_lo
+        e_lo *= 1e-2
+        if e_lo < 1e-14:
+            # marginal (chi1 = 1 within rounding): the fixed point lies within 1e-14 of 1
+            return 1.0, 0.0, OK
+    side = 0
+    e = 0.5 * (e_lo + e_hi)
+    for it in range(200):
+        e = (e_lo * h_hi - e_hi * h_lo) / (h_hi - h_lo)
+        if not (e_lo < e < e_hi):
+            e = 0.5 * (e_lo + e_hi)
+        h, err, st = _gap(series, sw2, q, 1.0 - e, e, rtol, coef, nmax, tail)
+        if st != 0:
+            return np.nan, np.nan, st
+        h -= e
+        if h > 0.0:
+            e_lo, h_lo = e, h
+            if side == 1:
+                h_hi *= 0.5
+            side = 1
+        else:
+            e_hi, h_hi = e, h
+            if side == -1:
+                h_lo *= 0.5
+            side = -1
+        if e_hi - e_lo <= 1e-13 * e_hi or h == 0.0:
+            return 1.0 - e, e, OK
+    return 1.0 - e, e, NOT_CONVERGED
+
+
+MEHLER_ORDERS = (64, 256)
+
+
+@njit(cache=True)
+def c_star_and_chi(W, sw2, q, chi1, rtol):
+    """(c*, 1 - c*, chi_c at c*, status, method) of the C-map at q (Poole eq. 6, Fig. 2C).
+
+    Ordered phase (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic phase: the Mehler series
+    with N = 64, then 256 terms; accepted when the certified error of c*,
+    |dD| / (1 - chi_c), and that of chi_c are below rtol.  Otherwise (c* close to 1,
+    kinks) the nested adaptive quadrature.  method: 0 ordered, 1 series, 2 adaptive.
+    """
+    if chi1 <= 1.0:
+        return 1.0, 0.0, chi1, OK, 0
+    for nmax in MEHLER_ORDERS:
+        coef = np.empty(nmax + 1)
+        tail, st = mehler_setup(W, q, nmax, coef, rtol)
+        if st != 0:
+            break
+        cs, omc, st = _c_star_search(True, sw2, q, rtol, coef, nmax, tail)
+        if st != 0:
+            continue
+        d, dbound = mehler_gap(coef, nmax, tail, cs, omc)
+        x, xbound = mehler_chi(coef, nmax, tail, q, cs)
+        chic = sw2 * x
+        if chic < 1.0 and sw2 * dbound / q <= rtol * (1.0 - chic) * max(omc, 1e-300) \
+                and sw2 * xbound <= rtol * abs(chic):
+            return cs, omc, chic, OK, 1
+    cs, omc, st = _c_star_search(False, sw2, q, rtol, np.empty(1), 0, 0.0)
+    if st != OK:
+        return cs, omc, np.nan, st, 2
+    if omc == 0.0:
+        return cs, omc, chi1, OK, 2
+    v, e, st = expect2(1, 1, False, q, q, cs, omc, rtol)
+    return cs, omc, sw2 * v, st, 2
+
+
+@njit(cache=True)
+def layer_point(W, sw2, sb2, q, c, rtol, out):
+    """One layer of the two-input maps at variances q11 = q22 = q and correlation c.
+
+    out[0:4] = q' (eq. 3), c' = q12'/q' (eq. 5), chi_c = sw2 E[phi'(u1) phi'(u2)], status.
+    Mehler series when its certified error is below rtol, else nested adaptive quadrature.
+    """
+    qn, e, st = length_map(W, sw2, sb2, q, rtol)
+    out[0] = qn
+    out[3] = st
+    if st != 0:
+        return
+    e2 = (qn - sb2) / sw2 if sw2 > 0.0 else 0.0
+    for nmax in MEHLER_ORDERS:
+        if abs(c) ** (nmax + 1) > 1e-3:      # hopeless: don't pay for the coefficients
+            continue
+        coef = np.empty(nmax + 1)
+        tail, st = mehler_setup(W, q, nmax, coef, rtol)
+        if st != 0:
+            break
+        gap, gb = mehler_gap(coef, nmax, tail, c, 1.0 - c)
+        x, xb = mehler_chi(coef, nmax, tail, q, c)
+        q12 = sw2 * (e2 - gap) + sb2
+        if sw2 * gb <= rtol * abs(q12) and xb <= rtol * abs(x):
+            out[1] = q12 / qn
+            out[2] = sw2 * x
+            return
+    v, e, st = expect2(0, 0, False, q, q, c, 1.0 - c, rtol)
+    x, e, st2 = expect2(1, 1, False, q, q, c, 1.0 - c, rtol)
+    out[1] = (sw2 * v + sb2) / qn
+    out[2] = sw2 * x
+    out[3] = max(st, st2)
+
+
+@njit(cache=True, parallel=True)
+def layer_points(sw2, sb2, q, c, rtol, out):
+    """layer_point for arrays of points, in parallel; out has shape (n, 4)."""
+    for i in prange(sw2.size):
+        layer_point(workspace(), sw2[i], sb2[i], q[i], c[i], rtol, out[i])
