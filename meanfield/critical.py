@@ -5,8 +5,9 @@ line is most simply parametrised by q* itself:
 
     sigma_w^2 = 1 / E[phi'(sqrt(q) z)^2],     sigma_b^2 = q - sigma_w^2 E[phi(sqrt(q) z)^2].
 
-``critical_sigma_w(phi, sigma_b)`` solves the second equation for q with Brent's
-method (relative tolerance 1e-15 in q) and returns sigma_w from the first.
+``critical_sigma_w(phi, sigma_b)`` solves the second equation for q (scan, then
+bracketed secant steps to 1e-15 relative, in the compiled kernels) and returns
+sigma_w from the first.
 """
 from __future__ import annotations
 
@@ -14,14 +15,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from . import quadrature as quad
 from .errors import NoFixedPointError, UndefinedQuantityError
+from .kernels import kernels_for
 from .nonlinearity import as_nonlinearity
-
-_Q_SCAN = np.logspace(-8, 8, 129)
-
 
 @dataclass(frozen=True)
 class CriticalLine:
@@ -75,19 +73,18 @@ def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL) -> float:
                 f"for phi = {phi.name} the only critical point has sigma_b = 0 "
                 f"(sigma_w^2 = {_sigma_w2(phi, 1.0, rtol):.15g}); with sigma_b > 0 there is none")
         return math.sqrt(_sigma_w2(phi, 1.0, rtol))
-    g = np.array([_sigma_b2(phi, v, rtol) for v in _Q_SCAN]) - target
-    idx = np.nonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)[0]
-    if target == 0.0 and g[0] >= -1e-12 * _Q_SCAN[0] and len(idx) == 0:
-        slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
-        if slope0 == 0.0:
-            raise NoFixedPointError(f"phi = {phi.name} has phi'(0) = 0: the critical line does not reach "
-                                    f"sigma_b = 0 (sigma_w -> infinity as q* -> 0)")
-        return 1.0 / slope0
-    if len(idx) == 0:
+    K = kernels_for(phi)
+    q, status = K.critical_q(K.workspace(), target, float(rtol))
+    if status == 4:
+        if target == 0.0 and _sigma_b2(phi, 1e-8, rtol) >= -1e-12 * 1e-8:
+            slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
+            if slope0 == 0.0:
+                raise NoFixedPointError(f"phi = {phi.name} has phi'(0) = 0: the critical line does not reach "
+                                        f"sigma_b = 0 (sigma_w -> infinity as q* -> 0)")
+            return 1.0 / slope0    # the line ends at q* -> 0
         raise NoFixedPointError(f"no point of the critical line of phi = {phi.name} has sigma_b = {sigma_b:g} "
                                 f"(q* scanned over [1e-8, 1e8])")
-    i = idx[0]
-    q = brentq(lambda v: _sigma_b2(phi, v, rtol) - target, _Q_SCAN[i], _Q_SCAN[i + 1], xtol=1e-300, rtol=1e-15)
+    quad.check_status(status, "critical-line search", phi)
     return math.sqrt(_sigma_w2(phi, q, rtol))
 
 

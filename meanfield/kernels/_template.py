@@ -523,7 +523,8 @@ def q_star(W, sw2, sb2, q0, rtol):
 
     The map is increasing for the nonlinearities of interest, so the orbit from q0
     moves monotonically to the nearest fixed point in the direction of V(q0) - q0:
-    bracket it by doubling/halving, then safeguarded Newton with Stein's slope.
+    bracket it by doubling/halving, then bracketed secant (Illinois) steps on
+    F(q) = V(q) - q, one integral per step, to 4e-16 relative.
     """
     f0, e0, st = length_map(W, sw2, sb2, q0, rtol)
     if st != 0:
@@ -531,51 +532,64 @@ def q_star(W, sw2, sb2, q0, rtol):
     f0 -= q0
     if abs(f0) <= 1e-13 * q0:
         return q0, OK
+    # probe twice the distance a slope-1/2 map would move: brackets typical roots at once
     if f0 > 0.0:
-        lo = q0
-        hi = 2.0 * q0
+        lo, f_lo = q0, f0
+        hi = q0 + 2.0 * f0
         while True:
-            fh, eh, st = length_map(W, sw2, sb2, hi, rtol)
+            f_hi, eh, st = length_map(W, sw2, sb2, hi, rtol)
             if st != 0:
                 return np.nan, st
-            if fh - hi <= 0.0:
+            f_hi -= hi
+            if f_hi <= 0.0:
                 break
-            lo = hi
-            hi *= 2.0
+            lo, f_lo = hi, f_hi
+            hi = hi + max(2.0 * f_hi, hi)
             if hi > 1e15:
                 return np.inf, Q_DIVERGES
     else:
-        hi = q0
-        lo = 0.5 * q0
+        hi, f_hi = q0, f0
+        lo = max(q0 + 2.0 * f0, 0.25 * q0)
         while True:
-            fl, el, st = length_map(W, sw2, sb2, lo, rtol)
+            f_lo, el, st = length_map(W, sw2, sb2, lo, rtol)
             if st != 0:
                 return np.nan, st
-            if fl - lo >= 0.0:
+            f_lo -= lo
+            if f_lo >= 0.0:
                 break
-            hi = lo
-            lo *= 0.5
+            hi, f_hi = lo, f_lo
+            lo = max(lo + 2.0 * f_lo, 0.25 * lo)
             if lo < 1e-300:
                 v0, e, st = length_map(W, sw2, sb2, 0.0, rtol)
                 return 0.0, Q_ZERO if v0 == 0.0 else NOT_CONVERGED
-    q = 0.5 * (lo + hi)
+    if f_lo == 0.0:
+        return lo, OK
+    if f_hi == 0.0:
+        return hi, OK
+    side = 0
+    q = lo
     for it in range(200):
+        q = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        if not (lo < q < hi):
+            q = 0.5 * (lo + hi)
         f, e, st = length_map(W, sw2, sb2, q, rtol)
         if st != 0:
             return np.nan, st
         f -= q
+        if f == 0.0 or abs(f) <= 4e-16 * q:
+            return q, OK
         if f > 0.0:
-            lo = q
+            lo, f_lo = q, f
+            if side == 1:
+                f_hi *= 0.5
+            side = 1
         else:
-            hi = q
-        slope, st = length_slope(W, sw2, q, rtol)
-        step = -f / (slope - 1.0) if slope != 1.0 else 0.0
-        qn = q + step
-        if not (lo < qn < hi):
-            qn = 0.5 * (lo + hi)
-        if abs(qn - q) <= 4e-16 * q or hi - lo <= 4e-16 * hi:
-            return qn, OK
-        q = qn
+            hi, f_hi = q, f
+            if side == -1:
+                f_lo *= 0.5
+            side = -1
+        if hi - lo <= 4e-16 * hi:
+            return q, OK
     return q, NOT_CONVERGED
 
 
@@ -899,3 +913,59 @@ def layer_points(sw2, sb2, q, c, rtol, out):
     """layer_point for arrays of points, in parallel; out has shape (n, 4)."""
     for i in prange(sw2.size):
         layer_point(workspace(), sw2[i], sb2[i], q[i], c[i], rtol, out[i])
+
+
+# --- the critical line chi1 = 1 -------------------------------------------------
+
+@njit(cache=True)
+def _critical_gap(W, q, sb2, rtol):
+    """g(q) = q - E[phi^2]/E[phi'^2] - sb2: zero where the critical line has sigma_b^2 = sb2."""
+    s = math.sqrt(q)
+    e2, e, a, st1 = expect1w(W, PHI2, 0.0, s, 0.0, rtol, 1e-15)
+    d2, e, a, st2 = expect1w(W, DPHI2, 0.0, s, 0.0, rtol, 1e-15)
+    if st1 != 0 or st2 != 0 or d2 == 0.0:
+        return np.nan
+    return q - e2 / d2 - sb2
+
+
+@njit(cache=True)
+def critical_q(W, sb2, rtol):
+    """q* on the critical line (sigma_w^2 = 1/E[phi'^2], sigma_b^2 = q - sigma_w^2 E[phi^2]) for sb2.
+
+    Scans q = 1e-8 ... 1e8 (8 points per decade) upwards for the first sign change of
+    g, then bracketed secant (Illinois) steps.  Returns (q, status); Q_DIVERGES if the
+    line never reaches this sigma_b.
+    """
+    q_prev = 1e-8
+    g_prev = _critical_gap(W, q_prev, sb2, rtol)
+    for k in range(1, 129):
+        q = 1e-8 * 10.0 ** (k / 8.0)
+        g = _critical_gap(W, q, sb2, rtol)
+        if not (math.isfinite(g) and math.isfinite(g_prev)):
+            q_prev, g_prev = q, g
+            continue
+        if g == 0.0:
+            return q, OK
+        if g_prev * g < 0.0:
+            lo, g_lo, hi, g_hi = q_prev, g_prev, q, g
+            side = 0
+            for it in range(200):
+                m = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
+                if not (lo < m < hi):
+                    m = 0.5 * (lo + hi)
+                gm = _critical_gap(W, m, sb2, rtol)
+                if gm == 0.0 or hi - lo <= 1e-15 * hi:
+                    return m, OK
+                if (gm > 0.0) == (g_lo > 0.0):
+                    lo, g_lo = m, gm
+                    if side == 1:
+                        g_hi *= 0.5
+                    side = 1
+                else:
+                    hi, g_hi = m, gm
+                    if side == -1:
+                        g_lo *= 0.5
+                    side = -1
+            return m, NOT_CONVERGED
+        q_prev, g_prev = q, g
+    return np.nan, Q_DIVERGES
