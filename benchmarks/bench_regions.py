@@ -4,10 +4,12 @@
 straightforward per-polygon Python implementation written here (same algorithm, one
 polygon and one line at a time with numpy) and against a 1000 x 1000 grid of forward
 passes, which is cheap but misses regions.  Both exact methods must agree on the
-count.  1D: a segment through a 784 -> 10 x 1000 ReLU network, against a grid of
-forward passes along it.
+count.  1D: a segment through a 784 -> 10 x 1000 ReLU network, the default sweep
+(rank-|I| updates at the points the previous layer inserted) against the same sweep
+with a matrix product at every point (``method="dense"``, the baseline, timed
+interleaved with it) and against a grid of forward passes along the segment.
 
-Run:  PYTHONPATH=. python benchmarks/bench_regions.py [--quick]
+Run:  PYTHONPATH=. python benchmarks/bench_regions.py [--quick] [--1d]
 """
 from __future__ import annotations
 
@@ -88,7 +90,13 @@ def timed(f, repeat=1):
     return out, best
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False, only_1d: bool = False) -> None:
+    if not only_1d:
+        bench_2d(quick)
+    bench_1d(quick)
+
+
+def bench_2d(quick: bool) -> None:
     configs = [(3, 16), (3, 32), (3, 64), (3, 128), (6, 16), (6, 32), (10, 16), (10, 32)]
     if quick:
         configs = configs[:2]
@@ -109,11 +117,27 @@ def main(quick: bool = False) -> None:
         g = grid_count(net)
         print(f"| {depth} x {width} | {res.count:,} | {t:.3f} | {res.count / t:,.0f} | {base_cols} | {g:,} | "
               f"{1 - g / res.count:.0%} |", flush=True)
-    print("\n## 1D: segment between two random Gaussian points, 784 -> 10 x 1000 ReLU\n")
+    print()
+
+
+def bench_1d(quick: bool) -> None:
+    print("## 1D: segment between two random Gaussian points, 784 -> 10 x 1000 ReLU\n")
     net = RandomNetwork("relu", [784] + [1000] * (3 if quick else 10), math.sqrt(2), 0.1, seed=0)
     a, b = np.random.default_rng(0).standard_normal((2, 784))
-    activation_regions_1d(net, a, b)
-    res, t = timed(lambda: activation_regions_1d(net, a, b), repeat=3)
+    runs = {m: (lambda m=m: activation_regions_1d(net, a, b, method=m)) for m in ("low_rank", "dense")}
+    times = {m: [] for m in runs}
+    out = {}
+    for m, f in runs.items():
+        f()                                              # compile
+    for _ in range(7):                                   # interleaved: both see the same machine load
+        for m, f in runs.items():
+            out[m], t = timed(f)
+            times[m].append(t)
+    best = {m: min(v) for m, v in times.items()}
+    median = {m: float(np.median(v)) for m, v in times.items()}
+    res, ref = out["low_rank"], out["dense"]
+    assert res.count == ref.count and np.array_equal(res.patterns(), ref.patterns())
+    assert np.allclose(res.breakpoints, ref.breakpoints, rtol=1e-10, atol=1e-13)
     n_grid = 10_000
 
     def grid_line():
@@ -122,22 +146,33 @@ def main(quick: bool = False) -> None:
         return 1 + int(np.count_nonzero(np.any(pats[1:] != pats[:-1], axis=1)))
 
     g, tg = timed(grid_line)
-    # the sweep multiplies the layer's weights with x at every breakpoint of the layers
-    # before it; time those products alone as the floor for this method
+    # The dense sweep multiplies layer l's weights with x at every point found by
+    # layers < l; the low-rank sweep only at the points found by layers < l - 1 (plus
+    # points where many units cross at once, not counted here).  Time those products
+    # alone as floors.
     layer = np.repeat(np.arange(len(res.layer_widths)), res.layer_widths)[res.transition_unit]
-    rows = [2 + len(np.unique(res.transition_index[layer < l])) for l in range(len(res.layer_widths))]
-    inputs = [np.random.default_rng(1).standard_normal((n, w.shape[1])) for w, n in zip(net.weights, rows)]
+    found = [2 + len(np.unique(res.transition_index[layer < l])) for l in range(len(res.layer_widths))]
+    floors = {}
+    for m, rows in (("dense", found), ("low_rank", found[:1] + [2] + found[1:-1])):
+        inputs = [np.random.default_rng(1).standard_normal((n, w.shape[1])) for w, n in zip(net.weights, rows)]
 
-    def products():
-        for w, x in zip(net.weights, inputs):
-            x @ w.T
+        def products(inputs=inputs):
+            for w, x in zip(net.weights, inputs):
+                x @ w.T
 
-    _, tp = timed(products)
-    print("| method | pieces | time (s) |\n|---|---|---|")
-    print(f"| sim.activation_regions_1d (exact) | {res.count:,} | {t:.2f} |")
-    print(f"| its matrix products alone ({sum(rows):,} rows x 1000 x 1000 in all) | | {tp:.2f} |")
-    print(f"| grid of {n_grid:,} forward passes (lower bound) | {g:,} | {tg:.2f} |")
+        floors[m] = (sum(rows), timed(products, repeat=3)[1])
+    print("| method | pieces | time (s), best of 7 | median |\n|---|---|---|---|")
+    print(f"| sim.activation_regions_1d (exact, rank-\\|I\\| updates; default) | {res.count:,} | "
+          f"{best['low_rank']:.2f} | {median['low_rank']:.2f} |")
+    print(f"| same, method=\"dense\" (a product at every point; baseline) | {ref.count:,} | {best['dense']:.2f} | "
+          f"{median['dense']:.2f} |")
+    for m, label in (("low_rank", "low-rank"), ("dense", "dense")):
+        rows, tp = floors[m]
+        print(f"| {label} sweep's matrix products alone ({rows:,} rows x 1000 x 1000) | | {tp:.2f} | |")
+    print(f"| grid of {n_grid:,} forward passes (lower bound) | {g:,} | {tg:.2f} | |")
+    print(f"\nspeed-up over the dense sweep: {best['dense'] / best['low_rank']:.2f}x (best), "
+          f"{median['dense'] / median['low_rank']:.2f}x (median)")
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main(quick="--quick" in sys.argv, only_1d="--1d" in sys.argv)

@@ -34,7 +34,8 @@ import numpy as np
 
 from meanfield.nonlinearity import as_nonlinearity
 
-from ._regions_kernels import cut_layer, line_roots, line_states, next_maps, post_maps
+from ._regions_kernels import (crossing_counts, cut_layer, line_roots, line_states, low_rank_rows, next_maps,
+                               post_maps, product_rows)
 
 
 class RegionsError(ValueError):
@@ -244,14 +245,26 @@ class LinearRegions1D:
         return len(self.breakpoints) + 1
 
 
-def activation_regions_1d(net, a, b, *, readout: bool = False, rtol: float = 1e-9) -> ActivationRegions1D:
+def activation_regions_1d(net, a, b, *, readout: bool = False, rtol: float = 1e-9,
+                          method: str = "low_rank") -> ActivationRegions1D:
     """Exact activation regions of ``net`` along the segment from ``a`` to ``b``.
 
     The pre-activations of layer l are piecewise linear in t with breakpoints where a
-    unit of layers < l changes state, so they are computed (one matrix product per
-    layer) only at the breakpoints found so far; between two of them a unit crosses a
-    threshold at most once, at the root of the linear interpolant, which is inserted
-    with the interpolated pre-activations of the whole layer.
+    unit of layers < l changes state (HR Lemma 4), so they are computed only at the
+    breakpoints found so far; between two of them a unit crosses a threshold at most
+    once, at the root of the linear interpolant, which is inserted with the
+    interpolated pre-activations of the whole layer.
+
+    At the points that layer l - 1 inserted, h^l needs no matrix product: there only
+    the units of layer l - 1 that cross a threshold bend x^{l-1} away from linear
+    between its neighbouring points, so h^l is the linear interpolation of its
+    values there plus one column of W^l per crossing unit: a rank-one update per
+    crossing, O(N_l) instead of the O(N_{l-1} N_l) product (kernel
+    ``low_rank_rows``).  Breakpoints of layers < l - 1 bend every unit of layer l - 1
+    (x^{l-1} changes slope along a dense vector there), so they keep their product,
+    and so do points where more than N_{l-1} / 8 units cross at once, for which one
+    BLAS product is cheaper.  The interpolation ends are exact products, so no
+    rounding accumulates along the sweep.
 
     Parameters
     ----------
@@ -263,17 +276,24 @@ def activation_regions_1d(net, a, b, *, readout: bool = False, rtol: float = 1e-
         Treat the last weight layer as a linear read-out (its units are not neurons).
     rtol : float
         Relative tolerance for "h equals a threshold".
+    method : {"low_rank", "dense"}
+        "dense" computes h^l at every point by a matrix product (the reference; same
+        regions, breakpoints equal to rounding).  "low_rank" spot-checks its
+        interpolated rows against products in every layer and falls back to dense
+        products for the layer if they disagree beyond rounding.
     """
     a, b = _point(net, a, "a"), _point(net, b, "b")
-    return activation_regions_path(net, np.stack([a, b]), readout=readout, rtol=rtol)
+    return activation_regions_path(net, np.stack([a, b]), readout=readout, rtol=rtol, method=method)
 
 
-def activation_regions_path(net, path, *, readout: bool = False, rtol: float = 1e-9) -> ActivationRegions1D:
+def activation_regions_path(net, path, *, readout: bool = False, rtol: float = 1e-9,
+                            method: str = "low_rank") -> ActivationRegions1D:
     """Exact activation regions along the polyline through the rows of ``path`` (n, N0).
 
     The input is linear between vertices, so the sweep of :func:`activation_regions_1d`
     applies unchanged with the vertices as its first breakpoints (vertex i at
-    t = i / (n - 1)); pieces are split only where a unit changes state.
+    t = i / (n - 1)); pieces are split only where a unit changes state.  Keyword
+    arguments as for :func:`activation_regions_1d`.
     """
     pl = piecewise_linear(net.phi)
     path = np.asarray(path, dtype=np.float64)
@@ -281,21 +301,34 @@ def activation_regions_path(net, path, *, readout: bool = False, rtol: float = 1
         raise RegionsError(f"path must be (n >= 2, {net.widths[0]}) finite points, got shape {path.shape}")
     if np.any(np.all(path[1:] == path[:-1], axis=1)):
         raise RegionsError("the path has a zero-length segment (repeated point); drop repeated points")
+    if method not in ("low_rank", "dense"):
+        raise RegionsError(f"method must be 'low_rank' or 'dense', got {method!r}")
     layers, _ = _layers(net, readout)
     t = np.linspace(0.0, 1.0, path.shape[0])
-    x = path
+    x, h = path, None
+    x_norm = np.linalg.norm(path, axis=1).max()
+    phys = np.arange(t.size)                # row of h of each point, in t order
+    inserted = (t.size,) + _NO_ROWS         # points the previous layer inserted (none)
+    buffers = _Buffers()
     n_degenerate = 0
     widths = []
     pos, units, states = [], [], []     # transitions at t positions (by value)
     first = []
     offset = 0
     thr = np.ascontiguousarray(pl.thresholds, dtype=np.float64)
-    for w, bias in layers:
-        h = x @ w.T + bias
-        scale = np.linalg.norm(w, axis=1) * np.linalg.norm(x, axis=1).max() + np.abs(bias)
-        t, h, merged = _insert_roots(t, h, thr, rtol * (scale[:, None] + np.abs(thr)[None, :]))
+    for l, (w, bias) in enumerate(layers):
+        scale = np.sqrt(np.einsum("ij,ij->i", w, w)) * x_norm + np.abs(bias)   # size of the terms of h
+        h_prev, h = h, buffers.get(f"h{l % 2}", (x.shape[0], w.shape[0]))
+        if method == "dense":
+            inserted = (x.shape[0],) + _NO_ROWS
+        _preactivations(x, h_prev, w, bias, inserted, thr, scale, out=h)
+        t, src, new_j, new_tau, dest, inserted, merged = _insert_roots(
+            t, h, phys, thr, rtol * (scale[:, None] + np.abs(thr)[None, :]))
         n_degenerate += merged
-        st0, jj, ii, ss, x = line_states(h, thr, pl.slopes, pl.intercepts)
+        x = buffers.get("x", (t.size, w.shape[0]))
+        st0, jj, ii, ss, x_norm = line_states(h, phys, new_j, new_tau, src, dest, thr, pl.slopes,
+                                              pl.intercepts, x, buffers.get("st", (t.size, w.shape[0]), np.int8))
+        phys = dest                         # the next layer's h has the rows of x
         first.append(st0)
         pos.append(t[jj])
         units.append(ii + offset)
@@ -325,17 +358,45 @@ def _along(path, t):
     return path[i] + f * (path[i + 1] - path[i])
 
 
-def _insert_roots(t, h, thresholds, tol):
-    """Insert the threshold crossings of the columns of h (linear between the t's)."""
-    new_t, new_j, new_tau = line_roots(t, np.ascontiguousarray(h), thresholds, tol)
+_NO_ROWS = (np.zeros(0, np.int64),) * 4 + (np.zeros(0),)
+_CHECK_ROWS = 4         # updated rows checked against a product, per layer
+_CHECK_RTOL = 1e-10     # their allowed disagreement, relative to the size of the terms of h
+
+
+class _Buffers:
+    """Row buffers reused from layer to layer: first touches of fresh memory (a page
+    fault per 4 KiB, about 2 ms per MB on the benchmark machine) cost more than the
+    sweep's own passes over it."""
+
+    def __init__(self):
+        self._flat = {}
+
+    def get(self, key, shape, dtype=np.float64):
+        need = shape[0] * shape[1]
+        flat = self._flat.get(key)
+        if flat is None or flat.size < need:
+            flat = self._flat[key] = np.empty(2 * need, dtype)
+        return flat[:need].reshape(shape)
+
+
+def _insert_roots(t, h, phys, thresholds, tol):
+    """The threshold crossings of the columns of h (linear between the t's), merged into t.
+
+    Returns (t, src, new_j, new_tau, dest, inserted, n_merged): merged point p is old
+    point src[p] if src[p] < n, else new point q = src[p] - n at fraction new_tau[q]
+    between old points new_j[q] and new_j[q] + 1, and goes to row dest[p] of x:
+    old points keep their numbers (t order), new ones follow them (``line_states``
+    builds the rows).  ``inserted = (n, left, right, prev_left, prev_right, tau)``
+    describes rows n, n + 1, ... of x (the new points) for the next layer, with the
+    rows of x and of h either side of each.
+    """
+    new_t, new_j, new_tau = line_roots(t, h, phys, thresholds, tol)
+    n = t.size
     if new_t.size == 0:
-        return t, h, 0
-    new_h = h[new_j] + new_tau[:, None] * (h[new_j + 1] - h[new_j])
+        return t, np.arange(n), new_j, new_tau, np.arange(n), (n,) + _NO_ROWS, 0
     t_all = np.concatenate([t, new_t])
-    h_all = np.concatenate([h, new_h])
-    is_new = np.concatenate([np.zeros(t.size, bool), np.ones(new_t.size, bool)])
     order = np.argsort(t_all, kind="stable")
-    t_all, h_all, is_new = t_all[order], h_all[order], is_new[order]
+    t_all, is_new = t_all[order], order >= n
     # Two crossings at the same t to rounding would make a zero-length piece: keep
     # one point (an old one if possible); the states either side are unchanged.
     keep = np.ones(t_all.size, bool)
@@ -343,7 +404,44 @@ def _insert_roots(t, h, thresholds, tol):
         drop = j if (is_new[j] and not is_new[j + 1]) else j + 1
         if is_new[drop]:
             keep[drop] = False
-    return t_all[keep], h_all[keep], int(np.count_nonzero(~keep))
+    src = order[keep]
+    new = src >= n
+    dest = src.copy()
+    dest[new] = n + np.arange(np.count_nonzero(new))
+    j = new_j[src[new] - n]
+    inserted = (n, j, j + 1, phys[j], phys[j + 1], new_tau[src[new] - n])
+    return t_all[keep], src, new_j, new_tau, dest, inserted, int(np.count_nonzero(~keep))
+
+
+def _preactivations(x, h_prev, w, bias, inserted, thresholds, scale, out):
+    """out = W x + b at every row of x: a product for rows 0..n-1 (the points that
+    existed before the previous layer's crossings were inserted), rank-|I| updates
+    (``low_rank_rows``) for the inserted rows n, n + 1, ...
+
+    An update costs one column of W per crossing unit; where more than N_in / 8 units
+    cross, the (BLAS) product is cheaper and is used.  A few updated rows are also
+    computed by the product; if any differs by more than rounding (relative to
+    ``scale``, the size of the terms of h) the layer falls back to products at every
+    row.
+    """
+    n, left, right, prev_left, prev_right, tau = inserted
+    np.matmul(x[:n], w.T, out=out[:n])
+    out[:n] += bias
+    if n == x.shape[0]:
+        return
+    rows = np.arange(n, x.shape[0])
+    update = crossing_counts(prev_left, prev_right, h_prev, thresholds) <= w.shape[1] // 8
+    if not np.all(update):
+        by_product = rows[~update]
+        out[by_product] = x[by_product] @ w.T + bias
+    up = rows[update]
+    if up.size == 0:
+        return
+    low_rank_rows(out, up, left[update], right[update], tau[update], h_prev, prev_left[update],
+                  prev_right[update], x, thresholds, np.ascontiguousarray(w.T))
+    check = up[np.unique(np.linspace(0, up.size - 1, min(up.size, _CHECK_ROWS)).astype(np.int64))]
+    if np.any(np.abs(out[check] - product_rows(x, check, w, bias)) > _CHECK_RTOL * scale):
+        out[rows] = x[rows] @ w.T + bias
 
 
 def _linear_regions_1d(res: ActivationRegions1D) -> LinearRegions1D:

@@ -271,3 +271,60 @@ def test_coincident_lines_count_once():
     assert line.count == 1 + np.count_nonzero(crossing)
     assert line.n_degenerate >= 1
     assert np.all(line.transitions_per_unit()[[0, -1]] == 1)
+
+
+def _spy_low_rank(monkeypatch):
+    """Record how many rows each call of the rank-|I| update kernel fills."""
+    from sim import regions
+
+    filled = []
+    real = regions.low_rank_rows
+
+    def spy(h, rows, *args):
+        filled.append(rows.size)
+        return real(h, rows, *args)
+
+    monkeypatch.setattr(regions, "low_rank_rows", spy)
+    return filled
+
+
+@pytest.mark.parametrize("phi", ["relu", "leaky_relu", "hard_tanh"])
+@pytest.mark.parametrize("depth, width", [(3, 16), (4, 40), (7, 24), (3, 120)])
+def test_low_rank_sweep_matches_dense_products(phi, depth, width, monkeypatch):
+    # The default sweep interpolates h^l at the points layer l - 1 inserted and adds one
+    # column of W^l per crossing unit; the reference multiplies W^l x at every point.
+    net = _net([6] + [width] * depth, phi, seed=depth * width, sigma_b=0.5)
+    a, b = np.random.default_rng(depth + width).standard_normal((2, 6)) * 4
+    from sim import regions
+
+    filled = _spy_low_rank(monkeypatch)
+    monkeypatch.setattr(regions, "_CHECK_ROWS", 0)     # no spot checks: no way back to products
+    fast = activation_regions_1d(net, a, b)
+    monkeypatch.undo()
+    assert sum(filled) > 0                      # the update path was taken
+    ref = activation_regions_1d(net, a, b, method="dense")
+    assert fast.count == ref.count and fast.n_degenerate == ref.n_degenerate
+    np.testing.assert_allclose(fast.breakpoints, ref.breakpoints, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(fast.patterns(), ref.patterns())
+    np.testing.assert_array_equal(fast.transition_unit, ref.transition_unit)
+    # and both are the forward-pass patterns at the pieces' midpoints
+    thr = piecewise_linear(phi).thresholds
+    np.testing.assert_array_equal(fast.patterns(), _pattern(net, fast.points(fast.midpoints), thr))
+
+
+def test_low_rank_polyline_and_fallback_to_products(monkeypatch):
+    from sim import regions
+
+    net = _net([4, 32, 32, 32, 32], "hard_tanh", seed=11, sigma_b=0.5)
+    path = np.random.default_rng(3).standard_normal((4, 4)) * 3
+    ref = regions.activation_regions_path(net, path, method="dense")
+    fast = regions.activation_regions_path(net, path)
+    np.testing.assert_allclose(fast.breakpoints, ref.breakpoints, rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(fast.patterns(), ref.patterns())
+    # a spot check that fails sends the layer back to products: same regions
+    monkeypatch.setattr(regions, "_CHECK_RTOL", -1.0)
+    forced = regions.activation_regions_path(net, path)
+    np.testing.assert_array_equal(forced.patterns(), ref.patterns())
+    np.testing.assert_allclose(forced.breakpoints, ref.breakpoints, rtol=1e-10, atol=1e-13)
+    with pytest.raises(RegionsError, match="method"):
+        regions.activation_regions_path(net, path, method="fast")
