@@ -138,3 +138,9 @@ def test_bad_parameters_are_rejected():
         mf.MeanField("tanh", -1.0, 0.3)
     with pytest.raises(ValueError, match="correlation"):
         mf.MeanField("tanh", 2.0, 0.3).correlation_map(1.5)
+
+
+def test_marginal_length_map_reaches_zero():
+    """tanh at sigma_w = 1, sigma_b = 0: V(q) - q ~ -q^2 near 0, so q* = 0 is approached only
+    algebraically; the search must still end (regression: it used to crawl) at q* ~ 0."""
+    assert mf.MeanField("tanh", 1.0, 0.0).q_star() < 1e-12

@@ -549,7 +549,7 @@ def q_star(W, sw2, sb2, q0, rtol):
                 return np.inf, Q_DIVERGES
     else:
         hi, f_hi = q0, f0
-        lo = max(q0 + 2.0 * f0, 0.25 * q0)
+        lo = min(max(q0 + 2.0 * f0, 0.25 * q0), 0.5 * q0)
         while True:
             f_lo, el, st = length_map(W, sw2, sb2, lo, rtol)
             if st != 0:
@@ -558,7 +558,8 @@ def q_star(W, sw2, sb2, q0, rtol):
             if f_lo >= 0.0:
                 break
             hi, f_hi = lo, f_lo
-            lo = max(lo + 2.0 * f_lo, 0.25 * lo)
+            # at least halve: near a marginal map F ~ -q^2 and the secant step alone would crawl
+            lo = min(max(lo + 2.0 * f_lo, 0.25 * lo), 0.5 * lo)
             if lo < 1e-300:
                 v0, e, st = length_map(W, sw2, sb2, 0.0, rtol)
                 return 0.0, Q_ZERO if v0 == 0.0 else NOT_CONVERGED
