@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "chi2, depth scales (Poole Figs. 1C-D, 2C-D). Prints the critical line "
                                     "and writes PNG, NPZ and CSV.")
     ph.add_argument("phi", help=phi_help)
-    ph.add_argument("--sigma-w", type=_grid, default=_grid("0.5:4:36"),
-                    help="sigma_w grid as MIN:MAX:N or a list (default 0.5:4:36)")
+    ph.add_argument("--sigma-w", type=_grid, default=None,
+                    help="sigma_w grid as MIN:MAX:N or a list (default 0.5:4:36, with the top lowered to "
+                         "1.25x the sigma_w above which q diverges for phi growing linearly)")
     ph.add_argument("--sigma-b", type=_grid, default=_grid("0:1:21"),
                     help="sigma_b grid as MIN:MAX:N or a list (default 0:1:21)")
     ph.add_argument("--q0", type=_nonneg, default=1.0, help="initial length q^1 (default 1)")
@@ -101,9 +102,33 @@ def _fmt(v) -> str:
     return "nan" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.10g}"
 
 
+def _default_sigma_w(phi) -> np.ndarray:
+    """0.5:4:36, unless q diverges for all sigma_b beyond some sigma_w < 3.2: then 0.5 .. 1.25 x that.
+
+    For |phi(x)| ~ a|x| at infinity, V(q)/q -> sigma_w^2 E[phi(sqrt(q) z)^2]/q = sigma_w^2 a^2, so the
+    length diverges for sigma_w > 1/a whatever sigma_b is.
+    """
+    from . import quadrature as quad
+    from .errors import MeanFieldError
+    from .nonlinearity import as_nonlinearity
+
+    top = 4.0
+    try:
+        growth = quad.gauss_expect(as_nonlinearity(phi), quad.PHI2, 1e8, rtol=1e-8) / 1e8
+        if growth > 0 and 1.25 / math.sqrt(growth) < top:
+            top = max(1.0, 1.25 / math.sqrt(growth))
+    except MeanFieldError:
+        pass
+    return np.linspace(0.5 if top > 1.5 else 0.1 * top, top, 36)
+
+
 def _cmd_phase(args) -> int:
     from .phase import phase_diagram
 
+    if args.sigma_w is None:
+        args.sigma_w = _default_sigma_w(args.phi)
+        print(f"# sigma_w grid {args.sigma_w[0]:g}:{args.sigma_w[-1]:g}:{args.sigma_w.size} "
+              f"(pass --sigma-w MIN:MAX:N to change it)")
     pd = phase_diagram(args.phi, args.sigma_w, args.sigma_b, q0=args.q0, rtol=args.rtol,
                        correlations=not args.no_correlations, progress=not args.quiet)
     print(f"# critical line of phi = {pd.phi} (chi1 = 1)")

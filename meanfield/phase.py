@@ -71,6 +71,7 @@ class PhaseDiagram:
         panels = [("q_star", "$q^*$ (Fig. 1C)"), ("convergence_depth", "layers to 1% of $q^*$ (Fig. 1D)"),
                   ("c_star", "$c^*$ (Fig. 2C)"), ("chi1", r"$\chi_1$ (Fig. 2D)")]
         for ax, (name, title) in zip(axes.ravel(), panels):
+            ax.set_facecolor("0.8")  # grid points without a value (see the caption)
             data = np.ma.masked_invalid(getattr(self, name).astype(float))
             im = ax.imshow(data, origin="lower", aspect="auto", extent=ext, cmap="viridis")
             fig.colorbar(im, ax=ax)
@@ -83,6 +84,10 @@ class PhaseDiagram:
                 ax.set_ylim(self.sigma_w[0], self.sigma_w[-1])
                 ax.legend(loc="upper left", fontsize=8)
         fig.suptitle(f"Mean-field phase diagram of phi = {self.phi}")
+        missing = sorted({int(v) for v in np.unique(self.status)} - {0})
+        if missing:
+            fig.text(0.5, -0.01, "grey: " + "; ".join(STATUS[m] for m in missing), ha="center",
+                     va="top", fontsize=9)
         return fig
 
     def save(self, path) -> dict[str, pathlib.Path]:
@@ -107,7 +112,7 @@ class PhaseDiagram:
         import matplotlib.pyplot as plt
         fig = self.plot()
         png = path.with_suffix(".png")
-        fig.savefig(png, dpi=120)
+        fig.savefig(png, dpi=120, bbox_inches="tight")
         plt.close(fig)
         return {"npz": npz, "csv": csv_path, "png": png}
 

@@ -58,3 +58,12 @@ def test_cli_help_documents_every_option():
     r = run_cli("phase", "--help")
     for opt in ["--sigma-w", "--sigma-b", "--q0", "--rtol", "--no-correlations", "--out"]:
         assert opt in r.stdout
+
+
+def test_default_sigma_w_grid_stops_where_q_diverges_for_linear_growth():
+    """|phi| ~ a|x| makes V(q)/q -> sigma_w^2 a^2: ReLU has a^2 = 1/2, so q diverges above sqrt(2);
+    bounded tanh keeps the standard 0.5..4 grid."""
+    from meanfield.cli import _default_sigma_w
+    assert _default_sigma_w("relu")[-1] == pytest.approx(1.25 * np.sqrt(2), rel=1e-6)
+    assert _default_sigma_w("x*tanh(x)")[-1] == pytest.approx(1.25, rel=1e-6)
+    np.testing.assert_allclose(_default_sigma_w("tanh")[[0, -1]], [0.5, 4.0])
