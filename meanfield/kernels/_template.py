@@ -518,6 +518,32 @@ def length_slope(W, sw2, q, rtol):
 
 
 @njit(cache=True)
+def _secant_point(lo, f_lo, hi, f_hi):
+    """Secant point of the bracket [lo, hi], or its midpoint if the secant leaves it."""
+    x = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+    if not (lo < x < hi):
+        x = 0.5 * (lo + hi)
+    return x
+
+
+@njit(cache=True)
+def _illinois(x, f, lo, f_lo, hi, f_hi, side):
+    """Move the bracket end whose value has the sign of f to x; when the same end moves
+    twice running, halve the other end's value (the Illinois rule: superlinear, never stalls)."""
+    if (f > 0.0) == (f_lo > 0.0):
+        lo, f_lo = x, f
+        if side == 1:
+            f_hi *= 0.5
+        side = 1
+    else:
+        hi, f_hi = x, f
+        if side == -1:
+            f_lo *= 0.5
+        side = -1
+    return lo, f_lo, hi, f_hi, side
+
+
+@njit(cache=True)
 def q_star(W, sw2, sb2, q0, rtol):
     """Fixed point of the length map reached by iterating from q0; returns (q*, status).
 
@@ -570,43 +596,17 @@ def q_star(W, sw2, sb2, q0, rtol):
     side = 0
     q = lo
     for it in range(200):
-        q = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        if not (lo < q < hi):
-            q = 0.5 * (lo + hi)
+        q = _secant_point(lo, f_lo, hi, f_hi)
         f, e, st = length_map(W, sw2, sb2, q, rtol)
         if st != 0:
             return np.nan, st
         f -= q
         if f == 0.0 or abs(f) <= 4e-16 * q:
             return q, OK
-        if f > 0.0:
-            lo, f_lo = q, f
-            if side == 1:
-                f_hi *= 0.5
-            side = 1
-        else:
-            hi, f_hi = q, f
-            if side == -1:
-                f_lo *= 0.5
-            side = -1
+        lo, f_lo, hi, f_hi, side = _illinois(q, f, lo, f_lo, hi, f_hi, side)
         if hi - lo <= 4e-16 * hi:
             return q, OK
     return q, NOT_CONVERGED
-
-
-@njit(cache=True)
-def c_map_gap(sw2, q, c, omc, rtol):
-    """1 - c' for c' = C(c; q, q)/q (Poole eq. 6), integrated as
-    sw2 E[(phi(u1) - phi(u2))^2] / (2q), free of cancellation near c = 1."""
-    v, e, st = expect2(0, 0, True, q, q, c, omc, rtol)
-    return sw2 * v / q, sw2 * e / q, st
-
-
-@njit(cache=True)
-def chi_c(sw2, q, c, omc, rtol):
-    """Slope of the C-map at c: sw2 E[phi'(u1) phi'(u2)] (u at correlation c, variance q)."""
-    v, e, st = expect2(1, 1, False, q, q, c, omc, rtol)
-    return sw2 * v, st
 
 
 @njit(cache=True)
@@ -816,23 +816,12 @@ def _c_star_search(series, sw2, q, rtol, coef, nmax, tail):
     side = 0
     e = 0.5 * (e_lo + e_hi)
     for it in range(200):
-        e = (e_lo * h_hi - e_hi * h_lo) / (h_hi - h_lo)
-        if not (e_lo < e < e_hi):
-            e = 0.5 * (e_lo + e_hi)
+        e = _secant_point(e_lo, h_lo, e_hi, h_hi)
         h, err, st = _gap(series, sw2, q, 1.0 - e, e, rtol, coef, nmax, tail)
         if st != 0:
             return np.nan, np.nan, st
         h -= e
-        if h > 0.0:
-            e_lo, h_lo = e, h
-            if side == 1:
-                h_hi *= 0.5
-            side = 1
-        else:
-            e_hi, h_hi = e, h
-            if side == -1:
-                h_lo *= 0.5
-            side = -1
+        e_lo, h_lo, e_hi, h_hi, side = _illinois(e, h, e_lo, h_lo, e_hi, h_hi, side)
         if e_hi - e_lo <= 1e-13 * e_hi or h == 0.0:
             return 1.0 - e, e, OK
     return 1.0 - e, e, NOT_CONVERGED
@@ -951,22 +940,11 @@ def critical_q(W, sb2, rtol):
             lo, g_lo, hi, g_hi = q_prev, g_prev, q, g
             side = 0
             for it in range(200):
-                m = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
-                if not (lo < m < hi):
-                    m = 0.5 * (lo + hi)
+                m = _secant_point(lo, g_lo, hi, g_hi)
                 gm = _critical_gap(W, m, sb2, rtol)
                 if gm == 0.0 or hi - lo <= 1e-15 * hi:
                     return m, OK
-                if (gm > 0.0) == (g_lo > 0.0):
-                    lo, g_lo = m, gm
-                    if side == 1:
-                        g_hi *= 0.5
-                    side = 1
-                else:
-                    hi, g_hi = m, gm
-                    if side == -1:
-                        g_lo *= 0.5
-                    side = -1
+                lo, g_lo, hi, g_hi, side = _illinois(m, gm, lo, g_lo, hi, g_hi, side)
             return m, NOT_CONVERGED
         q_prev, g_prev = q, g
     return np.nan, Q_DIVERGES
