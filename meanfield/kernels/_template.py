@@ -827,7 +827,7 @@ def _c_star_search(series, sw2, q, rtol, coef, nmax, tail):
     return 1.0 - e, e, NOT_CONVERGED
 
 
-MEHLER_ORDERS = (64, 256)
+MEHLER_ORDERS = (64, 256, 1024)
 
 
 @njit(cache=True)
@@ -835,7 +835,7 @@ def c_star_and_chi(W, sw2, q, chi1, rtol):
     """(c*, 1 - c*, chi_c at c*, status, method) of the C-map at q (Poole eq. 6, Fig. 2C).
 
     Ordered phase (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic phase: the Mehler series
-    with N = 64, then 256 terms; accepted when the certified error of c*,
+    with N = 64, 256, then 1024 terms; accepted when the certified error of c*,
     |dD| / (1 - chi_c), and that of chi_c are below rtol.  Otherwise (c* close to 1,
     kinks) the nested adaptive quadrature.  method: 0 ordered, 1 series, 2 adaptive.
     """
