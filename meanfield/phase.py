@@ -36,8 +36,8 @@ STATUS = {
 class PhaseDiagram:
     """Arrays shaped (len(sigma_w), len(sigma_b)), indexed [i_w, i_b].
 
-    ``status`` holds the code of the first problem at each point (see ``reasons``);
-    ``chi2_status`` separately flags chi2 (undefined for piecewise-linear phi).
+    ``status`` holds the code of the first problem at each point (see ``reasons``); chi2 is NaN
+    everywhere when phi'' has Dirac deltas (piecewise-linear phi), whatever the status.
     ``critical_sigma_w[j]`` is the sigma_w with chi1 = 1 at ``sigma_b[j]`` (NaN if none).
     """
     phi: str

@@ -316,6 +316,14 @@ def q_star(phi, sigma_w, sigma_b, q0=1.0, dps=DPS):
         return mp.findroot(F, (lo, hi), solver="anderson")
 
 
+def _derivative(phi, what):
+    """(Nonlinearity, mpmath phi'), refusing phi whose phi' holds a Dirac delta."""
+    nl = as_nonlinearity(phi)
+    if nl.delta_in_d1:
+        raise UndefinedQuantityError(f"{what} is infinite for {nl.name}: phi jumps, so phi' has a Dirac delta")
+    return nl, mp_functions(nl)[1]
+
+
 def _fixed_q(nl, sigma_w, sigma_b, q, dps):
     return q_star(nl, sigma_w, sigma_b, dps=dps) if q is None else q
 
@@ -331,10 +339,7 @@ def chi1(phi, sigma_w, sigma_b, q=None, dps=DPS):
         If :math:`\phi` jumps (then :math:`\phi'` holds a Dirac delta and
         :math:`\chi_1` is infinite).
     """
-    nl = as_nonlinearity(phi)
-    if nl.delta_in_d1:
-        raise UndefinedQuantityError(f"chi1 is infinite for {nl.name}: phi jumps, so phi' has a Dirac delta")
-    df = mp_functions(nl)[1]
+    nl, df = _derivative(phi, "chi1")
     with mp.workdps(dps):
         q = _fixed_q(nl, sigma_w, sigma_b, q, dps)
         return mp.mpf(sigma_w) ** 2 * gauss_expect(lambda u: df(u) ** 2, q, nl.kinks, dps)
@@ -411,10 +416,7 @@ def correlation_map_slope(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     at :math:`c = 1` (eq. 7) and :math:`e^{-1/\xi_c}` at :math:`c = c^*`
     (Schoenholz et al. 2017).
     """
-    nl = as_nonlinearity(phi)
-    if nl.delta_in_d1:
-        raise UndefinedQuantityError(f"the slope is infinite for {nl.name}: phi jumps")
-    df = mp_functions(nl)[1]
+    nl, df = _derivative(phi, "the C-map slope")
     with mp.workdps(dps):
         q = _fixed_q(nl, sigma_w, sigma_b, q, dps)
         e = gauss_expect2(df, df, q, q, c, nl.kinks, nl.kinks, dps)
