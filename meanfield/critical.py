@@ -19,6 +19,7 @@ import numpy as np
 from . import quadrature as quad
 from .errors import NoFixedPointError, UndefinedQuantityError
 from .kernels import kernels_for
+from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def critical_line(phi, q=None, rtol: float = quad.RTOL) -> CriticalLine:
     return CriticalLine(q_star=q, sigma_w=np.sqrt(sw2), sigma_b=np.where(ok, np.sqrt(np.abs(sb2)), np.nan))
 
 
-def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL) -> float:
+def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL, *, _table=None) -> float:
     """sigma_w at which chi1 = 1 for the given sigma_b (Poole Fig. 2D, dotted line).
 
     Returns sigma_w to about 1e-13 relative.  For sigma_b = 0 and phi(0) = 0 the
@@ -74,7 +75,8 @@ def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL) -> float:
                 f"(sigma_w^2 = {_sigma_w2(phi, 1.0, rtol):.15g}); with sigma_b > 0 there is none")
         return math.sqrt(_sigma_w2(phi, 1.0, rtol))
     K = kernels_for(phi)
-    q, status = K.critical_q(K.workspace(), target, float(rtol))
+    table = empty_table(K) if _table is None else _table   # a table only speeds up the scan
+    q, status = K.critical_q(K.workspace(), table, target, float(rtol))
     if status == 4:
         if target == 0.0 and _sigma_b2(phi, 1e-8, rtol) >= -1e-12 * 1e-8:
             slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))

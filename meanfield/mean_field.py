@@ -17,6 +17,7 @@ from scipy.optimize import brentq
 from . import quadrature as quad
 from .errors import NoFixedPointError, NotConvergedError, UndefinedQuantityError
 from .kernels import kernels_for
+from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity
 
 _Q_SCAN = np.logspace(-10, 10, 161)
@@ -80,6 +81,7 @@ class MeanField:
         self.sigma_b = float(sigma_b)
         self.rtol = float(rtol)
         self._K = kernels_for(self.phi)
+        self._T = empty_table(self._K)   # single points integrate directly
 
     def __repr__(self) -> str:
         return f"MeanField({self.phi.name!r}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g})"
@@ -144,7 +146,7 @@ class MeanField:
         cache = self.__dict__.setdefault("_qstar_cache", {})
         if q0 in cache:
             return cache[q0]
-        q, status = self._K.q_star(self._K.workspace(), self.sw2, self.sb2, q0, self.rtol)
+        q, status = self._K.q_star(self._K.workspace(), self._T, self.sw2, self.sb2, q0, self.rtol)
         if status == 4:
             raise NoFixedPointError(
                 f"{self}: the length map has no finite fixed point above q0 = {q0:g}; q grows "
@@ -172,7 +174,7 @@ class MeanField:
         Raises NotConvergedError if not reached within ``max_depth`` layers.
         """
         qs = self.q_star(q0)
-        d = self._K.convergence_depth(self._K.workspace(), self.sw2, self.sb2, float(q0), qs,
+        d = self._K.convergence_depth(self._K.workspace(), self._T, self.sw2, self.sb2, float(q0), qs,
                                       float(tol), int(max_depth), self.rtol)
         if d < 0:
             raise NotConvergedError(f"{self}: q^l not within {tol:g} of q* after {max_depth} layers")
@@ -226,7 +228,8 @@ class MeanField:
         if "_cstar" not in self.__dict__:
             qs = self._positive_q_star("c*")
             K = self._K
-            cs, omc, chic, status, method = K.c_star_and_chi(K.workspace(), self.sw2, qs, self.chi1(), self.rtol)
+            cs, omc, chic, status, method = K.c_star_and_chi(K.workspace(), self._T, self.sw2, qs,
+                                                             self.chi1(), self.rtol)
             quad.check_status(status, "c* search", self.phi)
             self.__dict__["_cstar"] = (float(cs), float(omc), float(chic))
         return self.__dict__["_cstar"]

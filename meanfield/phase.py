@@ -17,7 +17,8 @@ import numpy as np
 
 from .critical import critical_sigma_w
 from .errors import MeanFieldError
-from .kernels import kernels_for
+from .kernels import kernels_for, run_blocks
+from .kernels.tables import build_table, empty_table
 from .nonlinearity import as_nonlinearity
 
 #: status codes of grid points
@@ -145,11 +146,13 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     K = kernels_for(phi)
     out = np.full((sw.size, sb.size, 10), np.nan)
     want_c = bool(correlations) and not phi.delta_in_d1
+    # Chebyshev tables in ln q replace most integrals of a grid (meanfield.kernels.tables)
+    table = build_table(K, hermite=want_c) if rtol >= K.TAB_USE_RTOL else empty_table(K)
     rows = max(1, min(sw.size, 4096 // max(1, sb.size)))
     for start in range(0, sw.size, rows):
         stop = min(sw.size, start + rows)
-        K.phase_rows(sw[start:stop] ** 2, sb ** 2, float(q0), float(depth_tol), float(rtol), want_c,
-                     out[start:stop])
+        run_blocks(K.phase_block, (stop - start) * sb.size, table, sw[start:stop] ** 2, sb ** 2, float(q0),
+                   float(depth_tol), float(rtol), want_c, out[start:stop])
         if progress:
             _progress(stop, sw.size)
     q, st_q, slope, chi1, chi2, cs, omc, chic, depth, st_c = np.moveaxis(out, 2, 0)
@@ -170,7 +173,7 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     if not phi.delta_in_d1:
         for j, b in enumerate(sb):
             try:
-                crit[j] = critical_sigma_w(phi, b)
+                crit[j] = critical_sigma_w(phi, b, _table=table)
             except MeanFieldError:
                 pass
     if progress:

@@ -15,6 +15,7 @@ import os
 import pathlib
 import sys
 import types
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 _TEMPLATE = (pathlib.Path(__file__).with_name("_template.py")).read_text()
@@ -59,10 +60,38 @@ def _load(key: str, source: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]    # never leave a half-initialised module to be found by key
+        raise
     return module
 
 
 def kernels_for(nonlinearity) -> types.ModuleType:
     """The compiled kernel module of ``nonlinearity`` (built once per process)."""
-    return _load(nonlinearity.key, module_source(nonlinearity))
+    # the key names phi exactly, so the (sympy-printed) source is generated once per key
+    return _loaded(nonlinearity.key) or _load(nonlinearity.key, module_source(nonlinearity))
+
+
+def _loaded(key: str) -> types.ModuleType | None:
+    return sys.modules.get(f"meanfield_kernels_{key}_{_TEMPLATE_HASH}")
+
+
+def run_blocks(kernel, n: int, *args, blocks_per_thread: int = 16) -> None:
+    """Run ``kernel(*args, start, stop)`` over [0, n) in blocks, on one thread per core.
+
+    The kernels release the GIL (``nogil=True``), so the threads run in parallel; many
+    small blocks balance points of very different cost.  (Numba's ``parallel=True`` would
+    do the same but more than doubles the compile time of a kernel.)
+    """
+    threads = max(1, min(os.cpu_count() or 1, n))
+    n_blocks = max(1, min(n, threads * blocks_per_thread))
+    edges = [n * b // n_blocks for b in range(n_blocks + 1)]
+    if threads == 1:
+        for a, b in zip(edges[:-1], edges[1:]):
+            kernel(*args, a, b)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for f in [pool.submit(kernel, *args, a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]:
+            f.result()
