@@ -230,6 +230,8 @@ class MeanField:
             K = self._K
             cs, omc, chic, status, method = K.c_star_and_chi(K.workspace(), self._T, self.sw2, qs,
                                                              self.chi1(), self.rtol)
+            if status == K.NEEDS_NESTED:
+                cs, omc, chic, status, method = K.c_star_nested(self.sw2, qs, self.chi1(), self.rtol, cs)
             quad.check_status(status, "c* search", self.phi)
             self.__dict__["_cstar"] = (float(cs), float(omc), float(chic))
         return self.__dict__["_cstar"]

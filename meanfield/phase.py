@@ -155,6 +155,7 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
                    float(depth_tol), float(rtol), want_c, out[start:stop])
         if progress:
             _progress(stop, sw.size)
+    _nested_c_star(K, out, sw ** 2, float(rtol))
     q, st_q, slope, chi1, chi2, cs, omc, chic, depth, st_c = np.moveaxis(out, 2, 0)
     status = np.where(np.isnan(st_q), 1, st_q).astype(int)
     c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
@@ -181,6 +182,18 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     return PhaseDiagram(phi=phi.name, sigma_w=sw, sigma_b=sb, q_star=q, c_star=cs, chi1=chi1, chi2=chi2,
                         xi_q=xi_q, xi_c=xi_c, convergence_depth=depth, status=status,
                         critical_sigma_w=crit, q0=float(q0), rtol=float(rtol))
+
+
+def _nested_c_star(K, out, sw2, rtol: float) -> None:
+    """c*, chi_c by nested quadrature at the points where the fast paths could not certify them
+    (kernel status NEEDS_NESTED; out[..., 5] holds the kernels' guess of 1 - c*)."""
+    i, j = np.nonzero(out[..., 9] == K.NEEDS_NESTED)
+    if i.size == 0:
+        return
+    res = np.empty((i.size, 4))
+    run_blocks(K.c_star_nested_block, i.size, np.ascontiguousarray(sw2[i]), out[i, j, 0].copy(),
+               out[i, j, 3].copy(), rtol, out[i, j, 5].copy(), res)
+    out[i, j, 5], out[i, j, 6], out[i, j, 7], out[i, j, 9] = res.T
 
 
 def _progress(done: int, total: int) -> None:

@@ -529,7 +529,7 @@ def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
     # outer breakpoints: kinks of A at k/sq11, and where the inner mean crosses a
     # kink (the inner integral changes over a width ~ sig there)
     extra = np.empty(6 * KINK_ARR.size)
-    ne = 0
+    ne = np.int64(0)
     for k in KINK_ARR:
         if sq11 > 0.0:
             extra[ne] = k / sq11
@@ -568,6 +568,7 @@ def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
 # --- fixed points and phase-diagram points ------------------------------------
 # status codes of a phase point (documented in meanfield.phase)
 OK, Q_DIVERGES, Q_ZERO, NOT_CONVERGED, NONFINITE, DIVERGENT = 0, 4, 5, 1, 2, 3
+NEEDS_NESTED = 6     # internal: c* must come from c_star_nested
 
 
 # --- Chebyshev tables in t = ln q ----------------------------------------------
@@ -1026,7 +1027,7 @@ def mehler_series(W, T, q, nmax, rtol):
             return (coef, 0.0, 0.0, 0.0), st
     p, x, err = tab_locate(T[1], q, rtol)
     if p >= 0 and nmax + 1 <= T[1][2].shape[2]:
-        tab_values(T[1], p, x, 0, nmax + 1, coef)
+        tab_values(T[1], p, x, np.int64(0), nmax + 1, coef)
         dcoef = err * math.sqrt(abs(e2))
     else:
         hermite_coefficients(W, q, nmax, coef)
@@ -1044,29 +1045,37 @@ def mehler_series(W, T, q, nmax, rtol):
     return (coef, max(tail, 0.0), tail_err, dcoef), 0
 
 
-SERIES, NESTED, ROTATED = np.arange(3)     # ways to evaluate the C-map
+# The C-map's gap D(c) = 1 - c' = sw2 E[(phi(u1) - phi(u2))^2] / (2q), three ways, chosen by
+# the types of two arguments: S, a Mehler series or None, and nested, None or True.  Numba
+# drops the branches that `is None` rules out, so a kernel compiles only the ways it uses
+# (grids of smooth phi never compile the nested two-dimensional quadrature).
 
 
 @njit(cache=True)
-def _gap(mode, S, sw2, q, c, omc, rtol):
-    """D(c) = 1 - c' = sw2 E[(phi(u1) - phi(u2))^2] / (2q): (value, error bound, status)."""
-    if mode == SERIES:
+def _gap(S, nested, sw2, q, c, omc, rtol):
+    """(D(c), error bound, status): from the Mehler series S (certified bound); if S is None,
+    by the certified expansion near c = 1, else in rotated coordinates (smooth phi); or, if
+    nested is True, by nested adaptive quadrature (any phi)."""
+    if S is not None:
         v, b = mehler_gap(S, c, omc)
         return sw2 * v / q, sw2 * b / q, 0
-    if mode == ROTATED and c != 0.0:
+    if nested is None:
         W = workspace()
+        if c == 0.0:
+            v, e, st = _expect2_independent(W, ORDER0, ORDER0, GAP, q, q, rtol)
+            return sw2 * v / q, sw2 * e / q, st
         if omc < TAYLOR_MAX_OMC and SMOOTH3:
             v, e, ok = _gap_taylor(W, q, omc, rtol)
             if ok:
                 return sw2 * v / q, sw2 * e / q, 0
         v, e, st = expect_rotated(W, ROT_GAP, q, omc, rtol)
-    else:
-        v, e, st = expect2(ORDER0, ORDER0, GAP, q, q, c, omc, rtol)
+        return sw2 * v / q, sw2 * e / q, st
+    v, e, st = expect2(ORDER0, ORDER0, GAP, q, q, c, omc, rtol)
     return sw2 * v / q, sw2 * e / q, st
 
 
 @njit(cache=True)
-def _c_star_bracket(mode, S, sw2, q, rtol, guess):
+def _c_star_bracket(S, nested, sw2, q, rtol, guess):
     """A bracket (e_lo, H(e_lo) > 0, e_hi, H(e_hi) < 0) of e = 1 - c*, and a status.
 
     From a good guess of e (5% either side) if given (guess > 0) and it brackets; else
@@ -1076,12 +1085,12 @@ def _c_star_bracket(mode, S, sw2, q, rtol, guess):
     if guess > 0.0:
         e_lo = 0.95 * guess
         e_hi = min(1.0, 1.05 * guess)
-        h_lo, err, st1 = _gap(mode, S, sw2, q, 1.0 - e_lo, e_lo, rtol)
-        h_hi, err, st2 = _gap(mode, S, sw2, q, 1.0 - e_hi, e_hi, rtol)
+        h_lo, err, st1 = _gap(S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
+        h_hi, err, st2 = _gap(S, nested, sw2, q, 1.0 - e_hi, e_hi, rtol)
         if st1 == 0 and st2 == 0 and h_lo - e_lo > 0.0 and h_hi - e_hi < 0.0:
             return e_lo, h_lo - e_lo, e_hi, h_hi - e_hi, OK
     e_hi = 1.0
-    h_hi, err, st = _gap(mode, S, sw2, q, 0.0, 1.0, rtol)
+    h_hi, err, st = _gap(S, nested, sw2, q, 0.0, 1.0, rtol)
     if st != 0:
         return np.nan, np.nan, np.nan, np.nan, st
     h_hi -= 1.0
@@ -1089,7 +1098,7 @@ def _c_star_bracket(mode, S, sw2, q, rtol, guess):
         return 1.0, h_hi, 1.0, h_hi, OK         # c* = 0: the map sends c = 0 to >= 0
     e_lo = 1e-2
     while True:
-        h_lo, err, st = _gap(mode, S, sw2, q, 1.0 - e_lo, e_lo, rtol)
+        h_lo, err, st = _gap(S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
         if st != 0:
             return np.nan, np.nan, np.nan, np.nan, st
         h_lo -= e_lo
@@ -1104,14 +1113,14 @@ def _c_star_bracket(mode, S, sw2, q, rtol, guess):
 
 
 @njit(cache=True)
-def _c_star_search(mode, S, sw2, q, rtol, guess):
+def _c_star_search(S, nested, sw2, q, rtol, guess):
     """Root e = 1 - c* of H(e) = D(1 - e) - e in (0, 1] (chaotic phase); (c*, 1 - c*, status).
 
     H > 0 just below c = 1 (slope chi1 > 1 there), H(1) = -c'(0) <= 0.  Bracketed
     secant (Illinois) steps from the bracket of _c_star_bracket (guess: a good estimate
-    of 1 - c*, or 0).
+    of 1 - c*, or 0).  S, nested: the way D is evaluated, as in _gap.
     """
-    e_lo, h_lo, e_hi, h_hi, st = _c_star_bracket(mode, S, sw2, q, rtol, guess)
+    e_lo, h_lo, e_hi, h_hi, st = _c_star_bracket(S, nested, sw2, q, rtol, guess)
     if st != 0:
         return np.nan, np.nan, st
     if e_lo == e_hi:                 # the bracket is a point: c* = 1 - e_lo
@@ -1120,7 +1129,7 @@ def _c_star_search(mode, S, sw2, q, rtol, guess):
     e = 0.5 * (e_lo + e_hi)
     for it in range(200):
         e = _secant_point(e_lo, h_lo, e_hi, h_hi)
-        h, err, st = _gap(mode, S, sw2, q, 1.0 - e, e, rtol)
+        h, err, st = _gap(S, nested, sw2, q, 1.0 - e, e, rtol)
         if st != 0:
             return np.nan, np.nan, st
         h -= e
@@ -1153,7 +1162,7 @@ def c_star_and_chi(W, T, sw2, q, chi1, rtol):
         S, st = mehler_series(W, T, q, nmax, rtol)
         if st != 0:
             break
-        cs, omc, st = _c_star_search(SERIES, S, sw2, q, rtol, guess)
+        cs, omc, st = _c_star_search(S, None, sw2, q, rtol, guess)
         if st != 0:
             continue
         guess = omc
@@ -1172,20 +1181,39 @@ def c_star_and_chi(W, T, sw2, q, chi1, rtol):
             if sw2 * (xbound + max(abs(xp - x), abs(xm - x))) <= rtol * abs(chic):
                 return cs, omc, chic, OK, 1
     if not KINKS and rtol >= ROT_MIN_RTOL:
-        cs, omc, st = _c_star_search(ROTATED, (np.empty(1), 0.0, 0.0, 0.0), sw2, q, rtol, guess)
+        cs, omc, st = _c_star_search(None, None, sw2, q, rtol, guess)
         if st == OK and omc == 0.0:
             return cs, omc, chi1, OK, 3
         if st == OK:
             v, e, st = expect_rotated(W, ROT_CHI, q, omc, rtol)
             if st == OK:
                 return cs, omc, sw2 * v, OK, 3
-    cs, omc, st = _c_star_search(NESTED, (np.empty(1), 0.0, 0.0, 0.0), sw2, q, rtol, guess)
+    return guess, np.nan, np.nan, NEEDS_NESTED, 2
+
+
+@njit(cache=True)
+def c_star_nested(sw2, q, chi1, rtol, guess):
+    """c_star_and_chi by nested adaptive quadrature (method 2), where it returned NEEDS_NESTED
+    (with its guess of 1 - c* in place of c*).  A separate entry point, so that grids of smooth
+    phi, which rarely need it, do not pay for compiling the two-dimensional quadrature."""
+    cs, omc, st = _c_star_search(None, True, sw2, q, rtol, guess)
     if st != OK:
         return cs, omc, np.nan, st, 2
     if omc == 0.0:
         return cs, omc, chi1, OK, 2
     v, e, st = expect2(ORDER1, ORDER1, PRODUCT, q, q, cs, omc, rtol)
     return cs, omc, sw2 * v, st, 2
+
+
+@njit(cache=True, nogil=True)
+def c_star_nested_block(sw2, q, chi1, rtol, guess, out, i0, i1):
+    """c_star_nested for points i0..i1-1 into out[i, 0:4] = c*, 1 - c*, chi_c, status."""
+    for i in range(i0, i1):
+        cs, omc, chic, st, method = c_star_nested(sw2[i], q[i], chi1[i], rtol, guess[i])
+        out[i, 0] = cs
+        out[i, 1] = omc
+        out[i, 2] = chic
+        out[i, 3] = st
 
 
 @njit(cache=True)
