@@ -159,3 +159,17 @@ def test_tables_change_nothing_but_speed():
         np.testing.assert_allclose(a[ok, k], b[ok, k], rtol=1e-9)
     np.testing.assert_allclose(a[ok, 5], b[ok, 5], rtol=0, atol=1e-9)          # c*
     np.testing.assert_array_equal(a[ok, 8], b[ok, 8])                          # convergence depth
+
+
+def test_kinked_phi_grid_finishes_c_star_by_nested_quadrature():
+    """hard_tanh has no Hermite table and a slowly converging series: the grid hands c* to the
+    nested path (status NEEDS_NESTED inside the kernels), whose c* is a fixed point of the
+    independent mpmath C-map."""
+    from meanfield import reference as ref
+    pd = mf.phase_diagram("hard_tanh", np.array([1.3, 2.0]), np.array([0.3]))
+    assert np.all(pd.status == 0)
+    for i, w in enumerate((1.3, 2.0)):
+        m = mf.MeanField("hard_tanh", w, 0.3)
+        assert pd.c_star[i, 0] == pytest.approx(m.c_star(), abs=1e-9)
+    c = float(pd.c_star[1, 0])
+    assert float(ref.correlation_map("hard_tanh", 2.0, 0.3, c, q=float(pd.q_star[1, 0]))) == pytest.approx(c, abs=1e-9)
