@@ -18,6 +18,7 @@ from functools import cached_property
 import numpy as np
 import scipy.special
 import sympy as sp
+from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
 
 from .expression import ExpressionError, parse_expression, sigmoid, softplus, x
@@ -154,7 +155,8 @@ class Nonlinearity:
         referenced.
         """
         printer = _ScalarPrinter()
-        return {name: printer.doprint(e) for name, e in
+        # exp(x) - 1 -> expm1(x), log(1 + x) -> log1p(x): ELU/SELU keep full relative accuracy near 0
+        return {name: printer.doprint(optimize(e, [expm1_opt, log1p_opt])) for name, e in
                 (("phi", self.pw), ("dphi", self.d1), ("d2phi", self.d2), ("d3phi", self.d3))}
 
     def _check_finite(self) -> None:

@@ -90,3 +90,31 @@ def test_divergent_integral_is_reported():
 def test_convergent_but_heavy_integrand_is_exact():
     """E[exp(x^2)^2] at q = 0.1: 1/sqrt(1 - 4q) (the Gaussian still wins)."""
     assert quad.gauss_expect(Nonlinearity("exp(x**2)"), quad.PHI2, 0.1) == pytest.approx(1 / math.sqrt(0.6), rel=1e-12)
+
+
+@pytest.mark.parametrize("spec", ["swish", "sigmoid", "softplus"])
+@pytest.mark.parametrize("q", [1e5, math.exp(15.525), 1e8])
+def test_exponentially_saturating_phi_at_large_q(spec, q):
+    """phi' of these approaches its limits like e^{-|u|}: the residual past u = 16 is a layer of
+    width 1/sqrt(q) in z that the quadrature once missed (1e-9 error at q = e^15.5, swish).
+    Reference: mpmath over u in [-80, 80] split every 5, plus the exact Gaussian tails, where
+    phi'^2 equals its limits (0 or 1) to 1e-30."""
+    f = Nonlinearity(spec)
+    _, dphi, _ = ref.mp_functions(f)
+    with mp.workdps(30):
+        qq = mp.mpf(q)
+        mid = mp.quad(lambda u: dphi(u) ** 2 * mp.exp(-u * u / (2 * qq)), mp.linspace(-80, 80, 33))
+        limits = dphi(mp.mpf(200)) ** 2 + dphi(mp.mpf(-200)) ** 2
+        expected = mid / mp.sqrt(2 * mp.pi * qq) + limits * mp.erfc(80 / mp.sqrt(2 * qq)) / 2
+    assert quad.gauss_expect(f, quad.DPHI2, q) == pytest.approx(float(expected), rel=1e-13)
+
+
+@pytest.mark.parametrize("spec", ["elu", "selu", "Piecewise((x, x > 0), (exp(x) - 1, True))"])
+def test_exp_minus_one_is_compiled_as_expm1(spec):
+    """exp(x) - 1 loses all relative accuracy as x -> 0; the compiled code uses expm1, so
+    E[phi^2] ~ q keeps full precision at q = 1e-10 (mpmath reference)."""
+    f = Nonlinearity(spec)
+    assert "expm1" in f.scalar_code()["phi"]
+    phi, _, _ = ref.mp_functions(f)
+    expected = float(ref.gauss_expect(lambda u: phi(u) ** 2, 1e-10, kinks=f.kinks))
+    assert quad.gauss_expect(f, quad.PHI2, 1e-10) == pytest.approx(expected, rel=1e-13)
