@@ -9,14 +9,20 @@
 # globally adaptive Gauss-Kronrod (7/15) quadrature in z on [-Z, Z]:
 #   * initial panel edges at the kinks of g (mapped to z), at the scale points
 #     (t - m)/s for t in +-{1/4, ..., 64} (so that features of width ~1/s in z are
-#     resolved even when s = sqrt(q) is large) and every 3 units of z;
+#     resolved even when s = sqrt(q) is large) and every 4.5 units of z;
 #   * the panel with the largest |K15 - G7| is bisected until the summed error
 #     estimate is below max(rtol |I|, atol_scale * int |integrand|);
 #   * Z starts at 9 and grows while the integrand at +-Z is not negligible (heavy
 #     or shifted tails); beyond ZMAX the integral is reported as divergent.
 # Two-dimensional expectations E[A(u1) B(u2)] integrate z1 adaptively with an
 # adaptive inner integral over z2 given z1 (u2 | u1 is Gaussian), so that kinks of
-# B are split exactly in the inner integral.
+# B are split exactly in the inner integral.  Near c = 1 and for smooth phi, the
+# C-map is integrated in rotated coordinates instead (expect_rotated).
+#
+# The C-map at equal variances, c* and chi_c come from Mehler's series with an exact
+# truncation bound where it certifies them, and grids evaluate one-dimensional
+# quantities from Chebyshev tables in ln q (meanfield/kernels/tables.py).  The
+# sections below follow that order; docs/derivations.md Sec. 7 has the mathematics.
 #
 # Status codes: 0 ok, 1 not converged, 2 non-finite integrand, 3 tail not
 # negligible at ZMAX (divergent or too heavy-tailed).

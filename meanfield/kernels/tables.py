@@ -17,8 +17,9 @@ Accuracy.  A panel is accepted only when, for every tabulated function f,
 where scale_f is the smallest E|g| on the panel (sqrt(E[phi^2]) for the a_n).  Otherwise
 the panel is halved, down to MIN_WIDTH in t; panels that still fail, or where quadrature
 fails (divergent integrals), are marked invalid and the kernels integrate there directly.
-The kernels use a table only for callers with rtol >= TAB_USE_RTOL (1e-12), and carry the
-coefficients' error 2 TAB_TOL sqrt(E[phi^2]) into the certified error of the Mehler series.
+Twice the worst deviation measured on a panel is its error bound, which the kernels carry
+into the certified error of the Mehler series.  The kernels use a table only for callers
+with rtol >= TAB_USE_RTOL (1e-12).
 """
 from __future__ import annotations
 
@@ -34,13 +35,9 @@ MIN_WIDTH = (1.0 / 16, 0.5)   # moments, Hermite: halving stops here (the Hermit
 MAX_PANELS = 512
 
 
-def _empty_part(K, rows):
-    return np.array([np.inf, np.inf]), np.full(1, np.inf), np.zeros((1, K.TAB_DEG + 1, rows))
-
-
 def empty_table(K):
     """A table that serves nothing (every kernel call integrates directly)."""
-    return _empty_part(K, K.TAB_NMOM), _empty_part(K, 0)
+    return K.no_table()
 
 
 def _cheb_matrix(deg):
@@ -63,7 +60,7 @@ def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True)
     moments = _build_part(K, False, K.TAB_NMOM, qmin, qmax)
     if hermite and K.TAB_HERMITE:
         return moments, _build_part(K, True, K.TAB_HERMITE + 1, qmin, qmax)
-    return moments, _empty_part(K, 0)
+    return moments, empty_table(K)[1]
 
 
 def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float):
