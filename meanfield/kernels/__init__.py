@@ -16,7 +16,6 @@ import pathlib
 import sys
 import types
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 _TEMPLATE = (pathlib.Path(__file__).with_name("_template.py")).read_text()
 _TEMPLATE_HASH = hashlib.sha256(_TEMPLATE.encode()).hexdigest()[:10]
@@ -47,7 +46,6 @@ def module_source(nonlinearity) -> str:
     return "\n".join(header) + "\n\n" + _TEMPLATE
 
 
-@lru_cache(maxsize=None)
 def _load(key: str, source: str) -> types.ModuleType:
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
