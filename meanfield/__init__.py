@@ -3,11 +3,11 @@
 Any nonlinearity -> symbolic derivation -> compiled, accurate Gaussian quadrature
 -> fixed points, chi1/chi2, depth scales, curvature, critical lines, phase diagrams.
 """
-from .critical import CriticalLine, critical_line, critical_sigma_w
-from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
-                     UndefinedQuantityError)
+from .critical import CriticalLine, CriticalPoint, critical_line, critical_points, critical_sigma_w
+from .errors import (DivergentIntegralError, MeanFieldError, MultipleCriticalPointsError, NoCriticalPointError,
+                     NoFixedPointError, NotConvergedError, UndefinedQuantityError)
 from .expression import ExpressionError, parse_expression
-from .mean_field import Curvature, DepthScales, FixedPoint, MeanField
+from .mean_field import Curvature, DepthScales, FixedPoint, FixedPoints, MeanField
 from .nonlinearity import Nonlinearity, registry_names
 from .phase import PhaseDiagram, phase_diagram
 
@@ -20,7 +20,8 @@ def derive(phi, *args, **kwargs):
 
 __all__ = [
     "Nonlinearity", "registry_names", "parse_expression", "MeanField", "FixedPoint", "DepthScales",
-    "Curvature", "critical_sigma_w", "critical_line", "CriticalLine", "phase_diagram", "PhaseDiagram",
+    "FixedPoints", "Curvature", "critical_sigma_w", "critical_points", "CriticalPoint", "critical_line",
+    "CriticalLine", "phase_diagram", "PhaseDiagram", "NoCriticalPointError", "MultipleCriticalPointsError",
     "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
     "NotConvergedError", "ExpressionError",
 ]

@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("phi", help=phi_help)
     pt.add_argument("--sigma-w", type=_nonneg, required=True)
     pt.add_argument("--sigma-b", type=_nonneg, required=True)
+    pt.add_argument("--q0", type=_nonneg, default=1.0,
+                    help="input length q^1: q* is the stable fixed point its orbit reaches (default 1)")
+    pt.add_argument("--json", action="store_true", help="print everything as one JSON object "
+                    "(inf as the string \"inf\"; an undefined quantity as null with its reason)")
     pt.set_defaults(func=_cmd_point)
 
     dv = sub.add_parser("derive", help="print the symbolic derivation",
@@ -131,17 +135,19 @@ def _cmd_phase(args) -> int:
               f"(pass --sigma-w MIN:MAX:N to change it)")
     pd = phase_diagram(args.phi, args.sigma_w, args.sigma_b, q0=args.q0, rtol=args.rtol,
                        correlations=not args.no_correlations, progress=not args.quiet)
-    print(f"# critical line of phi = {pd.phi} (chi1 = 1)")
+    print(f"# critical line of phi = {pd.phi}: chi1 = 1 at the stable q* reached from q0 = {pd.q0:g}")
     print(f"{'sigma_b':>10} {'sigma_w':>18} {'q*':>18}")
-    from .errors import MeanFieldError
-    from .mean_field import MeanField
-    for b, w in pd.critical_table():
-        note = ""
-        try:
-            q = MeanField(pd.phi, w, b).q_star(args.q0) if math.isfinite(w) else float("nan")
-        except MeanFieldError:
-            q, note = float("nan"), f"  (q* not reached from q0 = {args.q0:g}: q diverges)"
-        print(f"{b:>10.4f} {_fmt(w):>18} {_fmt(q):>18}{note}")
+    for b in pd.sigma_b.tolist():
+        pts = [p for p in pd.critical_points if p.sigma_b == b]
+        crit = [p for p in pts if p.critical]
+        for p in crit:
+            print(f"{b:>10.4f} {_fmt(p.sigma_w):>18} {_fmt(p.q_star):>18}")
+        if not crit:
+            other = "; ".join(f"q = {p.q_star:.4g} at sigma_w = {p.sigma_w:.4g} "
+                              + (f"unstable, dV/dq = {p.slope:.3g}" if not p.stable else
+                                 f"not reached from q0 = {pd.q0:g}") for p in pts)
+            why = f"chi1 = 1 only at fixed points that are not q*: {other}" if pts else "no fixed point with chi1 = 1"
+            print(f"{b:>10.4f} {'none':>18} {'':>18}  ({why})")
     bad = {int(s) for s in np.unique(pd.status) if s != 0}
     for s in sorted(bad):
         n = int(np.sum(pd.status == s))
@@ -152,21 +158,80 @@ def _cmd_phase(args) -> int:
     return 0
 
 
-def _cmd_point(args) -> int:
+def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
+    """Everything ``meanfield point`` prints, as a dict (floats; None where undefined, with
+    the reason under ``"undefined"``)."""
     from .errors import MeanFieldError
     from .mean_field import MeanField
 
-    mf = MeanField(args.phi, args.sigma_w, args.sigma_b)
-    print(f"# {mf}")
-    for fp in mf.fixed_points():
-        print(f"fixed point q = {fp.q:.12g}  slope {fp.slope:.6g}  {'stable' if fp.stable else 'unstable'}")
-    for name, fn in (("q*", mf.q_star), ("chi1", mf.chi1), ("chi2", mf.chi2), ("c*", mf.c_star),
-                     ("depth scales", mf.depth_scales)):
+    mf = MeanField(phi, sigma_w, sigma_b, q0=q0)
+    fps = mf.fixed_points()
+    rep = {"phi": mf.phi.name, "sigma_w": mf.sigma_w, "sigma_b": mf.sigma_b, "q0": mf.q0,
+           "fixed_points": [{"q": p.q, "slope": p.slope, "chi1": p.chi1, "stable": p.stable,
+                             "basin": list(p.basin) if p.basin else None} for p in fps],
+           "scanned": list(fps.scanned), "above": fps.above, "multistable": fps.multistable,
+           "notes": list(fps.notes), "undefined": {}}
+    names = ("q_star", "chi1", "chi2", "c_star", "xi_q", "xi_c")
+    for k in names:
+        rep[k] = None
+    try:
+        rep["q_star"] = mf.q_star()
+    except MeanFieldError as err:
+        rep["undefined"]["q_star"] = str(err)     # everything else hangs on q*: one reason
+        return rep
+    for k, fn in (("chi1", mf.chi1), ("chi2", mf.chi2), ("c_star", mf.c_star)):
         try:
-            v = fn()
-            print(f"{name:>12}: {v if not isinstance(v, float) else _fmt(v)}")
+            rep[k] = fn()
         except MeanFieldError as err:
-            print(f"{name:>12}: undefined ({err})")
+            rep["undefined"][k] = str(err)
+    try:
+        ds = mf.depth_scales()
+        rep["xi_q"], rep["xi_c"] = ds.xi_q, ds.xi_c
+    except MeanFieldError as err:
+        rep["undefined"]["xi_q, xi_c"] = str(err)
+    return rep
+
+
+def _cmd_point(args) -> int:
+    import json
+
+    rep = point_report(args.phi, args.sigma_w, args.sigma_b, args.q0)
+    if args.json:
+        def enc(v):
+            if isinstance(v, float):
+                return None if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else v)
+            if isinstance(v, dict):
+                return {k: enc(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [enc(x) for x in v]
+            return v
+        print(json.dumps(enc(rep), allow_nan=False))
+        return 0
+    print(f"# {rep['phi']}: sigma_w = {rep['sigma_w']:g}, sigma_b = {rep['sigma_b']:g}, q0 = {rep['q0']:g}")
+    lo, hi = rep["scanned"]
+    print(f"# fixed points of the length map (V(q) - q scanned for q in [{lo:g}, {hi:g}]):")
+    for p in rep["fixed_points"]:
+        basin = f"  basin: q0 in ({p['basin'][0]:.6g}, {p['basin'][1]:.6g})" if p["basin"] else ""
+        print(f"fixed point q = {p['q']:.12g}  dV/dq {p['slope']:.6g}  chi1 {_fmt(p['chi1'])}  "
+              f"{'stable' if p['stable'] else 'unstable'}{basin}")
+    if not rep["fixed_points"]:
+        print("no fixed point")
+    above = {"grows": "q grows without bound", "contracts": "V(q) < q",
+             "unresolved": "not resolved"}[rep["above"]]
+    print(f"# above the last fixed point: {above}")
+    for note in rep["notes"]:
+        print(f"# note: {note}")
+    if rep["multistable"]:
+        print(f"# several stable fixed points: q* depends on q0 (here q0 = {rep['q0']:g}; --q0 to change)")
+    if rep["q_star"] is None:
+        print(f"{'q*':>12}: undefined: {rep['undefined']['q_star']}")
+        return 0
+    labels = {"q_star": "q*", "chi1": "chi1", "chi2": "chi2", "c_star": "c*", "xi_q": "xi_q", "xi_c": "xi_c"}
+    for k, label in labels.items():
+        if rep[k] is not None:
+            print(f"{label:>12}: {_fmt(rep[k])}")
+    for k, why in rep["undefined"].items():
+        print(f"{k:>12}: undefined ({why})")
     return 0
 
 

@@ -5,9 +5,15 @@ line is most simply parametrised by q* itself:
 
     sigma_w^2 = 1 / E[phi'(sqrt(q) z)^2],     sigma_b^2 = q - sigma_w^2 E[phi(sqrt(q) z)^2].
 
-``critical_sigma_w(phi, sigma_b)`` solves the second equation for q (scan, then
-bracketed secant steps to 1e-15 relative, in the compiled kernels) and returns
-sigma_w from the first.
+Every q with sigma_b^2 >= 0 is a fixed point with chi1 = 1, but not every such point is
+critical: q may be an *unstable* fixed point (x tanh x at sigma_b = 0.4, sigma_w = 1.037:
+chi1 = 1.000 at q = 1.473, where dV/dq = 1.07, while the orbits go to the stable q = 0.356
+with chi1 = 0.663).  Definition used throughout meanfield: (sigma_w, sigma_b) is critical
+when chi1 = 1 at the q* of :class:`MeanField` there, the stable fixed point reached from
+the input's q0.  :func:`critical_points` lists every chi1 = 1 fixed point at a sigma_b
+with its stability and whether q0 reaches it; :func:`critical_sigma_w` returns the one
+that is critical.  The line may end (x tanh x: no critical point for sigma_b < 0.53,
+where the chi1 = 1 fixed points are unstable) or, for some phi, have several branches.
 """
 from __future__ import annotations
 
@@ -17,17 +23,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quadrature as quad
-from .errors import NoFixedPointError, UndefinedQuantityError
+from .errors import MultipleCriticalPointsError, NoCriticalPointError, NoFixedPointError, UndefinedQuantityError
 from .kernels import kernels_for
 from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity
 
+
 @dataclass(frozen=True)
 class CriticalLine:
-    """Points (sigma_b, sigma_w) with chi1 = 1, parametrised by q*; NaN where sigma_b^2 < 0."""
+    """Points (sigma_b, sigma_w) with chi1 = 1 at the fixed point q_star, parametrised by q*.
+
+    NaN sigma_b where sigma_b^2 < 0.  ``slope`` is dV/dq at q*; ``stable`` = |slope| < 1: only
+    there is the point critical (for the q0 in the basin of q*, see :func:`critical_points`).
+    """
     q_star: np.ndarray
     sigma_w: np.ndarray
     sigma_b: np.ndarray
+    slope: np.ndarray
+    stable: np.ndarray
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A fixed point q_star with chi1 = 1 at (sigma_w, sigma_b).
+
+    ``slope`` = dV/dq at q_star; ``stable``: orbits next to q_star converge to it (|slope| < 1,
+    or the marginal end point q_star = 0 at sigma_b = 0); ``reached``: the orbit from ``q0``
+    converges to q_star, i.e. q_star is MeanField(phi, sigma_w, sigma_b, q0=q0).q_star().
+    ``critical`` = stable and reached: chi1 = 1 at the physically relevant q*.
+    """
+    sigma_b: float
+    sigma_w: float
+    q_star: float
+    slope: float
+    stable: bool
+    reached: bool
+    q0: float
+
+    @property
+    def critical(self) -> bool:
+        return self.stable and self.reached
 
 
 def _sigma_w2(phi, q: float, rtol: float) -> float:
@@ -38,56 +73,112 @@ def _sigma_b2(phi, q: float, rtol: float) -> float:
     return q - _sigma_w2(phi, q, rtol) * quad.gauss_expect(phi, quad.PHI2, q, rtol)
 
 
+def _slope(phi, sw2: float, q: float, rtol: float) -> float:
+    return sw2 * quad.gauss_expect(phi, quad.PHI2_ZZ, q, rtol) / (2 * q)
+
+
 def critical_line(phi, q=None, rtol: float = quad.RTOL) -> CriticalLine:
-    """The critical line at the given q* values (default: 200 log-spaced in [1e-4, 1e3])."""
+    """The chi1 = 1 line at the given q* values (default: 200 log-spaced in [1e-4, 1e3]),
+    with dV/dq and stability of each fixed point."""
     phi = as_nonlinearity(phi)
     _require_derivative(phi)
-    q = np.logspace(-4, 3, 200) if q is None else np.asarray(q, dtype=float)
+    q = np.logspace(-4, 3, 200) if q is None else np.atleast_1d(np.asarray(q, dtype=float))
+    if q.ndim != 1 or not np.all(np.isfinite(q) & (q > 0)):
+        raise ValueError("q must be a 1D array of finite values > 0 (q* on the critical line)")
     sw2 = np.array([_sigma_w2(phi, v, rtol) for v in q])
     sb2 = np.array([_sigma_b2(phi, v, rtol) for v in q])
+    slope = np.array([_slope(phi, w, v, rtol) for w, v in zip(sw2, q)])
     ok = sb2 >= 0
-    return CriticalLine(q_star=q, sigma_w=np.sqrt(sw2), sigma_b=np.where(ok, np.sqrt(np.abs(sb2)), np.nan))
+    return CriticalLine(q_star=q, sigma_w=np.sqrt(sw2), sigma_b=np.where(ok, np.sqrt(np.abs(sb2)), np.nan),
+                        slope=slope, stable=np.abs(slope) < 1)
 
 
-def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL, *, _table=None) -> float:
-    """sigma_w at which chi1 = 1 for the given sigma_b (Poole Fig. 2D, dotted line).
+def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = quad.RTOL, *,
+                    _table=None) -> tuple[CriticalPoint, ...]:
+    """Every fixed point with chi1 = 1 at this sigma_b, ascending in q*, flagged stable/reached.
 
-    Returns sigma_w to about 1e-13 relative.  For sigma_b = 0 and phi(0) = 0 the
-    line ends at q* -> 0, sigma_w = 1/|phi'(0)| (returned as that limit).
-
-    Raises
-    ------
-    NoFixedPointError
-        If no q* on the critical line gives this sigma_b.
+    The roots q of sigma_b^2(q) = sigma_b^2 on the q-parametrised line are found for q* in
+    [1e-8, 1e8] (scan of 8 points per decade, then bracketed secant steps to 1e-15); at
+    sigma_b = 0 and phi(0) = 0, phi'(0) != 0 the line ends at q* = 0, sigma_w = 1/|phi'(0)|,
+    listed as that point.  For each, q* of MeanField(phi, sigma_w, sigma_b, q0=q0) decides
+    ``reached`` (agreement to 1e-8 relative).
     """
+    from .mean_field import MeanField
+
     phi = as_nonlinearity(phi)
     _require_derivative(phi)
     sigma_b = float(sigma_b)
     if not (math.isfinite(sigma_b) and sigma_b >= 0):
         raise ValueError(f"sigma_b is a standard deviation >= 0, got {sigma_b}")
     target = sigma_b ** 2
+    cands = []   # (q, sigma_w)
     if phi.is_piecewise_linear and tuple(phi.kinks) == (0.0,) and float(phi.phi(np.array([0.0]))[0]) == 0.0:
         # ReLU-like: E[phi'^2] and E[phi^2]/q do not depend on q, so sigma_b^2(q) = 0 for all q:
-        # the critical line is the single point sigma_b = 0.
-        if target != 0.0:
-            raise NoFixedPointError(
-                f"for phi = {phi.name} the only critical point has sigma_b = 0 "
-                f"(sigma_w^2 = {_sigma_w2(phi, 1.0, rtol):.15g}); with sigma_b > 0 there is none")
-        return math.sqrt(_sigma_w2(phi, 1.0, rtol))
+        # the critical line is the single point sigma_b = 0, where V(q) = q (every q is marginal)
+        if target == 0.0:
+            sw = math.sqrt(_sigma_w2(phi, 1.0, rtol))
+            return (CriticalPoint(sigma_b=0.0, sigma_w=sw, q_star=float(q0), slope=1.0, stable=True,
+                                  reached=True, q0=float(q0)),)
+        return ()
     K = kernels_for(phi)
     table = empty_table(K) if _table is None else _table   # a table only speeds up the scan
-    q, status = K.critical_q(K.workspace(), table, target, float(rtol))
-    if status == 4:
-        if target == 0.0 and _sigma_b2(phi, 1e-8, rtol) >= -1e-12 * 1e-8:
-            slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
-            if slope0 == 0.0:
-                raise NoFixedPointError(f"phi = {phi.name} has phi'(0) = 0: the critical line does not reach "
-                                        f"sigma_b = 0 (sigma_w -> infinity as q* -> 0)")
-            return 1.0 / slope0    # the line ends at q* -> 0
-        raise NoFixedPointError(f"no point of the critical line of phi = {phi.name} has sigma_b = {sigma_b:g} "
-                                f"(q* scanned over [1e-8, 1e8])")
+    roots = np.empty(K.CRIT_MAX_ROOTS)
+    n, status = K.critical_roots(K.workspace(), table, target, float(rtol), roots)
     quad.check_status(status, "critical-line search", phi)
-    return math.sqrt(_sigma_w2(phi, q, rtol))
+    cands += [(float(q), math.sqrt(_sigma_w2(phi, float(q), rtol))) for q in roots[:n]]
+    if target == 0.0 and float(phi.phi(np.array([0.0]))[0]) == 0.0:
+        slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
+        if slope0 > 0 and not any(q < 1e-6 for q, _ in cands):
+            cands.insert(0, (0.0, 1.0 / slope0))     # the end point q* -> 0
+    out = []
+    for q, sw in cands:
+        slope = 1.0 if q == 0.0 else _slope(phi, sw * sw, q, rtol)
+        try:
+            qs = MeanField(phi, sw, sigma_b, rtol=max(rtol, 1e-13), q0=q0).q_star()
+            reached = abs(qs - q) <= 1e-8 * q if q > 0 else qs == 0.0
+        except NoFixedPointError:
+            qs, reached = math.nan, False
+        stable = (abs(slope) < 1) if q > 0 else reached
+        out.append(CriticalPoint(sigma_b=sigma_b, sigma_w=sw, q_star=q, slope=float(slope), stable=bool(stable),
+                                 reached=bool(reached), q0=float(q0)))
+    return tuple(out)
+
+
+def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL, *, q0: float = 1.0, _table=None) -> float:
+    """sigma_w at which chi1 = 1 at the stable q* reached from q0 (Poole Fig. 2D, dotted line).
+
+    Returns sigma_w to about 1e-13 relative.  For sigma_b = 0 and phi(0) = 0 the line ends
+    at q* = 0, sigma_w = 1/|phi'(0)| (critical if the orbit from q0 shrinks to 0 there).
+
+    Raises
+    ------
+    NoCriticalPointError
+        If no stable fixed point reached from q0 has chi1 = 1 at this sigma_b (the message
+        lists unstable chi1 = 1 points); a subclass of NoFixedPointError.
+    MultipleCriticalPointsError
+        If several sigma_w qualify (use :func:`critical_points`).
+    """
+    pts = critical_points(phi, sigma_b, q0=q0, rtol=rtol, _table=_table)
+    crit = [p for p in pts if p.critical]
+    if len(crit) == 1:
+        return crit[0].sigma_w
+    name = as_nonlinearity(phi).name
+    if crit:
+        raise MultipleCriticalPointsError(
+            f"phi = {name}, sigma_b = {sigma_b:g}: chi1 = 1 at the stable q* reached from q0 = {q0:g} for "
+            f"sigma_w = {', '.join(f'{p.sigma_w:.12g}' for p in crit)}; use critical_points() for all")
+    return _no_critical(name, sigma_b, q0, pts)
+
+
+def _no_critical(name, sigma_b, q0, pts):
+    if not pts:
+        raise NoCriticalPointError(f"no fixed point of phi = {name} with chi1 = 1 has sigma_b = {sigma_b:g} "
+                                   f"(q* scanned over [1e-8, 1e8])")
+    why = "; ".join(f"q = {p.q_star:.6g} at sigma_w = {p.sigma_w:.10g} is "
+                    + ("unstable (dV/dq = " + f"{p.slope:.4g})" if not p.stable else
+                       f"stable but not reached from q0 = {q0:g}") for p in pts)
+    raise NoCriticalPointError(f"phi = {name}, sigma_b = {sigma_b:g}: no critical point: chi1 = 1 only at "
+                               f"fixed points that are not the q* of the network: {why}")
 
 
 def _require_derivative(phi) -> None:

@@ -19,3 +19,12 @@ class DivergentIntegralError(MeanFieldError):
 
 class NotConvergedError(MeanFieldError):
     """The adaptive quadrature or a root finder did not reach its tolerance."""
+
+
+class NoCriticalPointError(NoFixedPointError):
+    """No stable fixed point reached from q0 has chi1 = 1 at this sigma_b (chi1 = 1 may hold at
+    an unstable one)."""
+
+
+class MultipleCriticalPointsError(MeanFieldError):
+    """chi1 = 1 at the stable q* reached from q0 for several sigma_w at this sigma_b."""

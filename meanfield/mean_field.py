@@ -15,20 +15,84 @@ import numpy as np
 from scipy.optimize import brentq
 
 from . import quadrature as quad
-from .errors import NoFixedPointError, NotConvergedError, UndefinedQuantityError
+from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
+                     UndefinedQuantityError)
 from .kernels import kernels_for
 from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity
 
+#: where fixed_points() scans V(q) - q (log grid, 8 points per decade)
+Q_SCAN_RANGE = (1e-10, 1e10)
 _Q_SCAN = np.logspace(-10, 10, 161)
+#: relative rounding floor added to V's error bound when the sign of V(q) - q is certified
+_V_ROUNDING = 2e-15
+#: |asymptotic slope - 1| below which the length map counts as marginal at infinity
+_MARGINAL = 1e-9
 
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """A fixed point q of the length map with slope dV/dq there; stable if |slope| < 1."""
+    """A fixed point q = V(q) of the length map (Poole eq. 3).
+
+    ``slope`` is dV/dq there and ``chi1`` is chi1 at q (NaN where phi' has a Dirac delta).
+    ``stable`` means that the orbits q^{l+1} = V(q^l) started next to q, on at least one
+    side, converge to it (|slope| < 1, or slope = 1 with V(q) - q changing sign from + to -
+    or, at q = 0, negative above).  ``basin`` = (lo, hi): for a stable point, the open
+    interval of starting lengths q0 whose orbit reaches q (lo = q where it attracts from
+    above only, hi = q where from below only, inf where nothing stops the orbit above);
+    None for an unstable point.  Basins assume V increasing between the fixed points, as
+    it is when phi^2 grows with |x| (see ``FixedPoints.monotone``).
+    """
     q: float
     slope: float
     stable: bool
+    basin: tuple[float, float] | None = None
+    chi1: float = math.nan
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """Every fixed point of the length map found on ``scanned``, ascending in q.
+
+    ``above`` says what the orbit does above the last fixed point (or from any q0 if there
+    is none): ``"contracts"`` (V(q) < q up to the top of the scan), ``"grows"`` (V(q) > q
+    there and q grows without bound: asymptotic slope of V >= 1) or ``"unresolved"`` (V
+    could not be evaluated above ``scanned[1]``, e.g. quadrature of an oscillating phi at
+    large q; ``notes`` says what is known).  Iterating gives the FixedPoint objects.
+    """
+    points: tuple[FixedPoint, ...]
+    scanned: tuple[float, float]
+    above: str
+    monotone: bool = True
+    notes: tuple[str, ...] = ()
+
+    def __iter__(self):
+        return iter(self.points)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, i):
+        return self.points[i]
+
+    @property
+    def stable(self) -> tuple[FixedPoint, ...]:
+        """The stable fixed points (several: the q* reached depends on q0)."""
+        return tuple(p for p in self.points if p.stable)
+
+    @property
+    def multistable(self) -> bool:
+        return len(self.stable) > 1
+
+    def basin_of(self, q0: float) -> FixedPoint | None:
+        """The stable fixed point whose basin holds q0 (None: q0 is a fixed point that is
+        not stable, or its orbit grows without bound)."""
+        for p in self.points:
+            if p.q == q0 and not p.stable:
+                return None
+            if p.stable and (p.q == q0 or p.basin[0] < q0 < p.basin[1]):
+                return p
+        return None
 
 
 @dataclass(frozen=True)
@@ -70,9 +134,14 @@ class MeanField:
         Standard deviations of weights (times sqrt(N)) and biases.
     rtol : float
         Relative tolerance of every Gaussian expectation (default 1e-13).
+    q0 : float
+        Squared length per neuron of the input, q^1 (default 1).  q* is the stable fixed
+        point of the length map that the orbit from q0 reaches; where the map has several
+        stable fixed points (e.g. x tanh x at small sigma_b) q0 selects one, and chi1,
+        chi2, c*, the depth scales and the curvature are those at that q*.
     """
 
-    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = quad.RTOL):
+    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = quad.RTOL, q0: float = 1.0):
         self.phi = as_nonlinearity(phi)
         for name, v in (("sigma_w", sigma_w), ("sigma_b", sigma_b)):
             if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
@@ -80,11 +149,13 @@ class MeanField:
         self.sigma_w = float(sigma_w)
         self.sigma_b = float(sigma_b)
         self.rtol = float(rtol)
+        self.q0 = _check_q0(q0)
         self._K = kernels_for(self.phi)
         self._T = empty_table(self._K)   # single points integrate directly
 
     def __repr__(self) -> str:
-        return f"MeanField({self.phi.name!r}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g})"
+        q0 = "" if self.q0 == 1.0 else f", q0={self.q0:g}"
+        return f"MeanField({self.phi.name!r}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}{q0})"
 
     @property
     def sw2(self) -> float:
@@ -109,49 +180,184 @@ class MeanField:
         """
         q = float(q)
         if q == 0.0:
-            return self.sw2 * float(self.phi.dphi(np.array([0.0]))[0]) ** 2
+            return self.sw2 * self._dphi2_at_origin()
         return self.sw2 * quad.gauss_expect(self.phi, quad.PHI2_ZZ, q, self.rtol) / (2 * q)
 
-    def fixed_points(self) -> tuple[FixedPoint, ...]:
-        """All finite fixed points q = V(q) in [0, 1e10], each with slope and stability.
+    def asymptotic_slope(self) -> float:
+        r"""lim V(q)/q = sigma_w^2 (a_+^2 + a_-^2)/2 as q -> infinity, a_+- = lim phi(x)/x at +-infinity.
 
-        Found by scanning V(q) - q on a log grid of q in [1e-10, 1e10] and refining
-        each sign change with Brent's method; q = 0 is included when V(0) = 0.
+        E[phi(\sqrt q z)^2]/q -> E[z^2 (a_+^2 [z > 0] + a_-^2 [z < 0])].  Above 1 the length
+        grows without bound from large q0; below 1 it contracts there; at 1 the sign of
+        V(q) - q at large q decides.  ``inf`` for phi growing faster than linearly.
+        Read off phi at |x| = 1e8 and 1e12 (no quadrature, so it holds for oscillating phi).
         """
-        pts = []
-        if self.length_map(0.0) == 0.0:
-            pts.append(0.0)
-        f = self.length_map(_Q_SCAN) - _Q_SCAN
-        for i in np.nonzero(np.sign(f[:-1]) * np.sign(f[1:]) < 0)[0]:
-            pts.append(brentq(lambda q: self.length_map(q) - q, _Q_SCAN[i], _Q_SCAN[i + 1],
-                              xtol=1e-300, rtol=1e-15))
-        pts += [float(q) for q, v in zip(_Q_SCAN, f) if v == 0.0]
-        out = []
-        for q in sorted(set(pts)):
-            s = self.length_slope(q)
-            out.append(FixedPoint(q=float(q), slope=float(s), stable=bool(abs(s) < 1)))
-        return tuple(out)
+        if "_asym" not in self.__dict__:
+            with np.errstate(all="ignore"):
+                x = np.array([-1e12, -1e8, 1e8, 1e12])
+                r = self.phi.phi(x) / np.abs(x)
+            a_far = (r[0] ** 2 + r[3] ** 2) / 2
+            a_near = (r[1] ** 2 + r[2] ** 2) / 2
+            if not np.isfinite(a_far) or a_far > a_near * (1 + 1e-3) + 1e-9:
+                a_far = math.inf        # phi / x still growing: faster than linear
+            self.__dict__["_asym"] = self.sw2 * float(a_far)
+        return self.__dict__["_asym"]
 
-    def q_star(self, q0: float = 1.0) -> float:
-        """The stable fixed point reached by iterating the length map from q^1 = q0.
+    def _f_certified(self, q: float):
+        """(F = V(q) - q, whether its sign is certified by V's error bound plus rounding)."""
+        K = self._K
+        v, e, st = K.length_map(K.workspace(), self._T, self.sw2, self.sb2, float(q), min(self.rtol, 1e-14))
+        quad.check_status(st, f"V(q) at q = {q:g}", self.phi)
+        return v - q, abs(v - q) > e + _V_ROUNDING * abs(v)
+
+    def fixed_points(self) -> FixedPoints:
+        """Every fixed point q = V(q), with slope, chi1, stability and basin (see FixedPoints).
+
+        V(q) - q is scanned on a log grid of q in Q_SCAN_RANGE = [1e-10, 1e10] (8 points per
+        decade), upwards, stopping where V cannot be evaluated (quadrature of an oscillating
+        phi at large q: what was not scanned is stated in ``notes`` and ``scanned``); q = 0
+        is included when V(0) = 0.  Only certified signs of V(q) - q count, so a map that
+        differs from the identity by less than its quadrature error (V(q) = q + 0.04 at
+        q = 1e14) shows no spurious fixed point.  Each sign change is refined with Brent's
+        method to 1e-15 relative.
+        """
+        if "_fps" in self.__dict__:
+            return self.__dict__["_fps"]
+        notes = []
+        qs, fs, cs = [], [], []
+        for q in _Q_SCAN:
+            try:
+                f, cert = self._f_certified(q)
+            except (NotConvergedError, DivergentIntegralError) as err:
+                notes.append(f"V(q) not resolved for q >= {q:.3g} ({type(err).__name__}: quadrature fails "
+                             f"there, e.g. for an oscillating phi); not scanned above q = {qs[-1] if qs else 0:.3g}")
+                break
+            qs.append(float(q))
+            fs.append(f)
+            cs.append(cert)
+        if not qs:
+            raise NotConvergedError(f"{self}: V(q) cannot be evaluated even at q = {_Q_SCAN[0]:g}")
+        qs, fs, cs = np.array(qs), np.array(fs), np.array(cs)
+        top = qs[-1]
+        vs = fs + qs
+        monotone = bool(np.all(np.diff(vs) >= -1e-12 * np.abs(vs[1:])))
+        if not monotone:
+            notes.append("V(q) decreases somewhere on the scan: orbits may overshoot, so the basins "
+                         "(computed for an increasing V) are only indicative")
+        roots = []
+        if self.length_map(0.0) == 0.0:
+            roots.append(0.0)
+        ic = np.nonzero(cs)[0]
+        for a, b in zip(ic[:-1], ic[1:]):
+            if np.sign(fs[a]) != np.sign(fs[b]):
+                roots.append(brentq(lambda q: self.length_map(q) - q, qs[a], qs[b], xtol=1e-300, rtol=1e-15))
+        if ic.size == 0 and roots == []:
+            notes.append(f"V(q) = q to within quadrature error on the whole scan: the identity map, every "
+                         f"q is a fixed point")
+        roots = sorted(set(float(r) for r in roots))
+
+        def side_sign(lo, hi):
+            """Certified sign of F on (lo, hi) from the scan, else at the geometric midpoint."""
+            inside = [fs[k] for k in ic if lo < qs[k] < hi]
+            if inside:
+                return float(np.sign(inside[0]))
+            mid = math.sqrt(lo * hi) if lo > 0 else hi / 2
+            f, cert = self._f_certified(mid)
+            return float(np.sign(f)) if cert else 0.0
+
+        # what happens above the scan
+        s_inf = self.asymptotic_slope()
+        f_top = side_sign(roots[-1] if roots else 0.0, math.inf) if ic.size else 0.0
+        if notes and notes[0].startswith("V(q) not resolved"):
+            above = "unresolved"
+            if f_top > 0 and s_inf >= 1 - _MARGINAL:
+                above = "grows"
+                notes.append(f"V(q) > q up to q = {top:.3g} and V(q)/q -> {s_inf:.6g} >= 1: q grows without "
+                             f"bound from above the last fixed point")
+            elif f_top > 0:
+                notes.append(f"V(q) > q up to q = {top:.3g} but V(q)/q -> {s_inf:.6g} < 1: a further fixed "
+                             f"point lies above the scan")
+            elif s_inf < 1 - _MARGINAL:
+                notes.append(f"V(q) < q at q = {top:.3g} and V(q)/q -> {s_inf:.6g} < 1: no sign of growth "
+                             f"above the scan (not proven: V was not evaluated there)")
+        elif f_top > 0:
+            above = "grows"
+        else:
+            above = "contracts"
+
+        pts = []
+        for k, r in enumerate(roots):
+            lo = roots[k - 1] if k > 0 else 0.0
+            hi = roots[k + 1] if k + 1 < len(roots) else math.inf
+            f_left = side_sign(lo, r) if r > 0 else 0.0
+            f_right = side_sign(r, hi) if hi < math.inf else f_top
+            slope = self.length_slope(r)
+            from_below = f_left > 0
+            from_above = f_right < 0
+            stable = bool((from_below or from_above) and slope > -1 and slope <= 1 + 1e-9)
+            basin = None
+            if stable:
+                b_hi = hi if from_above else r
+                if from_above and hi == math.inf and above == "unresolved":
+                    b_hi = top
+                basin = (float(lo if from_below else r), float(b_hi))
+            pts.append(FixedPoint(q=r, slope=float(slope), stable=stable, basin=basin,
+                                  chi1=self._chi1_at(r)))
+        out = FixedPoints(points=tuple(pts), scanned=(0.0 if roots[:1] == [0.0] else float(qs[0]), float(top)),
+                          above=above, monotone=monotone, notes=tuple(notes))
+        self.__dict__["_fps"] = out
+        return out
+
+    def _chi1_at(self, q: float) -> float:
+        if self.phi.delta_in_d1:
+            return math.nan
+        if q == 0.0:
+            return self.sw2 * self._dphi2_at_origin()
+        return self.sw2 * quad.gauss_expect(self.phi, quad.DPHI2, q, self.rtol)
+
+    def _dphi2_at_origin(self) -> float:
+        """lim_{q -> 0+} E[phi'(sqrt(q) z)^2] = (phi'(0+)^2 + phi'(0-)^2)/2 (ReLU: 1/2, not phi'(0)^2)."""
+        d = self.phi.dphi(np.array([-1e-300, 1e-300]))
+        return float(d[0] ** 2 + d[1] ** 2) / 2
+
+    def q_star(self, q0: float | None = None) -> float:
+        """q*: the stable fixed point of the length map reached by iterating from q^1 = q0.
+
+        ``q0`` defaults to the ``q0`` of this MeanField.  q* is returned only inside a
+        bracket [lo, hi] of q* with 1 - lo/hi <= 4e-16 on which V(q) - q changes sign, with
+        both signs certified by the error bound of V (so a map that only comes within its
+        quadrature error of the identity is never reported as having a fixed point), or
+        where |V(q0) - q0| <= 1e-13 q0; q* = 0 exactly where V(0) = 0 and the orbit
+        shrinks to 0 (e.g. odd phi, sigma_b = 0, sigma_w |phi'(0)| <= 1).
 
         Raises
         ------
         NoFixedPointError
-            If q grows without bound (e.g. ReLU with sigma_w^2 > 2, or = 2 with sigma_b > 0).
+            If q grows without bound from q0 (e.g. ReLU with sigma_w^2 > 2, or = 2 with
+            sigma_b > 0; V(q) - q certified > 0 up to where V is resolved and asymptotic
+            slope of V >= 1).  The message names any stable fixed point and its basin.
+        NotConvergedError
+            If V(q) > q as far as V can be evaluated although V(q)/q -> slope < 1 (a fixed
+            point exists above, where the quadrature of phi fails).
         """
-        return self._q_star(float(q0))
+        return self._q_star(self.q0 if q0 is None else _check_q0(q0))
 
     def _q_star(self, q0: float) -> float:
         cache = self.__dict__.setdefault("_qstar_cache", {})
         if q0 in cache:
             return cache[q0]
-        q, status = self._K.q_star(self._K.workspace(), self._T, self.sw2, self.sb2, q0, self.rtol)
-        if status == 4:
-            raise NoFixedPointError(
-                f"{self}: the length map has no finite fixed point above q0 = {q0:g}; q grows "
-                f"without bound with depth. Lower sigma_w (for ReLU: sigma_w^2 < 2).")
-        if status == 5:
+        K = self._K
+        q, status = K.q_star(K.workspace(), self._T, self.sw2, self.sb2, q0, self.rtol)
+        if status == K.Q_UNRESOLVED:
+            s_inf = self.asymptotic_slope()
+            if s_inf < 1 - _MARGINAL:
+                raise NotConvergedError(
+                    f"{self}: V(q) > q from q0 = {q0:g} up to q = {q:.3g}, where V stops being resolved "
+                    f"(quadrature of phi fails or V - q is below its error); V(q)/q -> {s_inf:.6g} < 1, so a "
+                    f"fixed point lies above. Use a smaller sigma_w or a phi that is smooth at large |x|")
+            status = K.Q_DIVERGES
+        if status == K.Q_DIVERGES:
+            raise NoFixedPointError(self._divergence_message(q0))
+        if status == K.Q_ZERO:
             q = 0.0
         else:
             quad.check_status(status, "q* search", self.phi)
@@ -159,6 +365,21 @@ class MeanField:
             raise NoFixedPointError(f"{self}: the fixed point q = {q:g} reached from q0 = {q0:g} is unstable")
         cache[q0] = float(q)
         return float(q)
+
+    def _divergence_message(self, q0: float) -> str:
+        s_inf = self.asymptotic_slope()
+        msg = (f"{self}: no finite fixed point is reached from q0 = {q0:g}: V(q) > q above q0 and "
+               f"V(q)/q -> sigma_w^2 (a+^2 + a-^2)/2 = {s_inf:.6g} as q -> infinity "
+               f"({'> 1' if s_inf > 1 + _MARGINAL else '= 1 with V(q) - q > 0'}), so q grows without bound "
+               f"with depth.")
+        try:
+            stable = self.fixed_points().stable
+        except MeanFieldError:
+            stable = ()
+        if stable:
+            lst = "; ".join(f"q = {p.q:.6g} for q0 in ({p.basin[0]:.6g}, {p.basin[1]:.6g})" for p in stable)
+            return msg + f" Stable fixed points: {lst}. Start there (q0), or lower sigma_w."
+        return msg + " Lower sigma_w."
 
     def length_trajectory(self, q0: float, depth: int) -> np.ndarray:
         """[q^1, ..., q^depth] with q^1 = q0 and q^{l+1} = V(q^l)."""
@@ -168,11 +389,12 @@ class MeanField:
             q[l] = self.length_map(q[l - 1])
         return q
 
-    def convergence_depth(self, q0: float = 1.0, tol: float = 0.01, max_depth: int = 1000) -> int:
-        """Layers until |q^l - q*| <= tol q* from q^1 = q0 (Poole Fig. 1D).
+    def convergence_depth(self, q0: float | None = None, tol: float = 0.01, max_depth: int = 1000) -> int:
+        """Layers until |q^l - q*| <= tol q* from q^1 = q0 (Poole Fig. 1D; q0 defaults to self.q0).
 
         Raises NotConvergedError if not reached within ``max_depth`` layers.
         """
+        q0 = self.q0 if q0 is None else _check_q0(q0)
         qs = self.q_star(q0)
         d = self._K.convergence_depth(self._K.workspace(), self._T, self.sw2, self.sb2, float(q0), qs,
                                       float(tol), int(max_depth), self.rtol)
@@ -220,6 +442,10 @@ class MeanField:
         In the chaotic phase it is found with the Mehler series of the C-map, whose
         truncation error is bounded exactly by Parseval's identity, and falls back to
         the nested adaptive quadrature where that bound is not small enough.
+
+        Raises UndefinedQuantityError where q* = 0: inputs shrink to the origin, where the
+        network acts linearly (c^{l+1} = c^l to leading order, so the limit of c^l depends
+        on c^1) or, if phi'(0) = 0, as the leading power of phi at 0 dictates.
         """
         return self._c_star()[0]
 
@@ -239,7 +465,11 @@ class MeanField:
     def chi_c(self, c: float | None = None) -> float:
         """Slope of the C-map, sigma_w^2 E[phi'(u1) phi'(u2)], at c (default c*)."""
         self._require_d1("chi_c")
-        qs = self._positive_q_star("chi_c")
+        if c is not None and not -1 <= float(c) <= 1:
+            raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
+        if self.q_star() == 0.0 and c is not None:
+            return self.chi1()     # u1 = u2 = 0: E[phi'(0)^2] whatever c is
+        qs = self._positive_q_star("chi_c at c*")
         if c is None:
             return self._c_star()[2]
         if c == 1.0:
@@ -250,7 +480,7 @@ class MeanField:
     def chi1(self) -> float:
         r"""chi1 = sigma_w^2 \int Dz phi'(\sqrt{q*} z)^2  (Poole eq. 7)."""
         self._require_d1("chi1")
-        return self.sw2 * quad.gauss_expect(self.phi, quad.DPHI2, self.q_star(), self.rtol)
+        return self._chi1_at(self.q_star())
 
     def chi2(self) -> float:
         r"""chi2 = sigma_w^2 \int Dz phi''(\sqrt{q*} z)^2  (Poole eq. 9)."""
@@ -258,10 +488,23 @@ class MeanField:
         return self.sw2 * quad.gauss_expect(self.phi, quad.D2PHI2, self.q_star(), self.rtol)
 
     def depth_scales(self) -> DepthScales:
-        """(xi_q, xi_c) of Schoenholz et al. 2017; see :class:`DepthScales`."""
-        slope = self.length_slope(self.q_star())
-        chic = self.chi_c()
-        return DepthScales(xi_q=_depth(slope), xi_c=_depth(chic))
+        """(xi_q, xi_c) of Schoenholz et al. 2017; see :class:`DepthScales`.
+
+        ``inf`` at criticality (slope 1).  Where q* = 0 and phi'(0) != 0 (e.g. tanh, sigma_b = 0,
+        sigma_w <= 1) the network is linear at the origin: c^{l+1} = c^l to leading order, so
+        deviations of c never decay exponentially and xi_c = inf; xi_q = -1/log(sigma_w^2 phi'(0)^2).
+        """
+        qs = self.q_star()
+        slope = self.length_slope(qs)
+        if qs == 0.0:
+            d = self.phi.dphi(np.array([-1e-300, 1e-300]))
+            if d[0] == 0.0 or d[0] != d[1]:
+                raise UndefinedQuantityError(
+                    f"{self}: q* = 0 and phi is not linear with phi'(0) != 0 at the origin, so correlations "
+                    f"there follow the leading behaviour of phi at 0, not chi_c: xi_c is undefined "
+                    f"(xi_q = {_depth(slope):g})")
+            return DepthScales(xi_q=_depth(slope), xi_c=math.inf)
+        return DepthScales(xi_q=_depth(slope), xi_c=_depth(self.chi_c()))
 
     def curvature(self, depth: int) -> Curvature:
         r"""Poole eq. 8 for the circle of squared radius q* per neuron placed at layer 1:
@@ -269,6 +512,8 @@ class MeanField:
         g_E^l = chi1 g_E^{l-1},  kappa2^l = 3 chi2/chi1^2 + kappa2^{l-1}/chi1,
         g_E^1 = q*,  kappa2^1 = 1/q*.
         """
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+            raise ValueError(f"depth is the number of layers, an integer >= 1; got {depth!r}")
         self._require_d2("the curvature recursion")
         qs = self._positive_q_star("the curvature recursion")
         chi1, chi2 = self.chi1(), self.chi2()
@@ -313,8 +558,13 @@ class MeanField:
     def _positive_q_star(self, what: str) -> float:
         qs = self.q_star()
         if qs == 0.0:
+            smooth = self.phi.dphi(np.array([-1e-300]))[0] == self.phi.dphi(np.array([1e-300]))[0]
+            why = ("the network is linear there, c^{l+1} = c^l to leading order, so the limit of c^l "
+                   "depends on the input's c^1" if self._dphi2_at_origin() != 0.0 and smooth else
+                   "the network is positively homogeneous there" if not smooth else
+                   "correlations there follow the leading power of phi at 0")
             raise UndefinedQuantityError(
-                f"{self}: q* = 0 (every input shrinks to the origin), so {what} is undefined; "
+                f"{self}: q* = 0 (every input shrinks to the origin; {why}), so {what} is undefined; "
                 f"use sigma_b > 0 or a larger sigma_w")
         return qs
 
@@ -335,8 +585,22 @@ class MeanField:
 
 
 def _depth(chi: float) -> float:
-    """-1/log(chi): the depth over which a deviation decays by e; inf at chi = 1."""
+    """-1/log(chi): the depth over which a deviation decays by e; inf at chi = 1.
+
+    chi is a slope at a stable fixed point, so chi > 1 only by rounding at criticality
+    (it used to give xi = -4.5e15): up to 1 + 1e-9 that is inf; beyond, an error.
+    """
     if chi <= 0:
         return 0.0
-    lg = math.log(chi)
-    return math.inf if lg == 0 else -1.0 / lg
+    if chi >= 1.0:
+        if chi > 1.0 + 1e-9:
+            raise NotConvergedError(f"slope {chi!r} > 1 at a fixed point reported as stable")
+        return math.inf
+    return -1.0 / math.log(chi)
+
+
+def _check_q0(q0) -> float:
+    if isinstance(q0, bool) or not isinstance(q0, (int, float, np.floating, np.integer)) \
+            or not (math.isfinite(q0) and q0 > 0):
+        raise ValueError(f"q0 is the squared length per neuron of the input, a finite number > 0; got {q0!r}")
+    return float(q0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .critical import critical_sigma_w
+from .critical import CriticalPoint, critical_points
 from .errors import MeanFieldError
 from .kernels import kernels_for, run_blocks
 from .kernels.tables import build_table, empty_table
@@ -30,6 +30,7 @@ STATUS = {
     4: "no finite fixed point: q grows without bound with depth",
     5: "q* = 0: inputs shrink to the origin, correlations undefined",
     6: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
+    7: "V(q) > q as far as V is resolved, and V(q)/q -> slope < 1: a fixed point lies beyond",
 }
 
 
@@ -39,7 +40,12 @@ class PhaseDiagram:
 
     ``status`` holds the code of the first problem at each point (see ``reasons``); chi2 is NaN
     everywhere when phi'' has Dirac deltas (piecewise-linear phi), whatever the status.
-    ``critical_sigma_w[j]`` is the sigma_w with chi1 = 1 at ``sigma_b[j]`` (NaN if none).
+    ``q_star`` is the stable fixed point reached from ``q0`` (as MeanField(..., q0=q0).q_star()).
+    ``critical_sigma_w[j]`` is the sigma_w with chi1 = 1 at that q* at ``sigma_b[j]`` (the lowest
+    where several; NaN if none: the line ends there, or chi1 = 1 only at unstable fixed points).
+    ``critical_points`` holds every chi1 = 1 fixed point of every sigma_b[j] with its stability
+    and whether q0 reaches it (:class:`meanfield.CriticalPoint`); those with ``.critical`` form
+    the critical line, with all its branches.
     """
     phi: str
     sigma_w: np.ndarray
@@ -56,12 +62,18 @@ class PhaseDiagram:
     q0: float
     rtol: float
     reasons: dict = field(default_factory=lambda: dict(STATUS))
+    critical_points: tuple[CriticalPoint, ...] = ()
 
     ARRAYS = ("q_star", "c_star", "chi1", "chi2", "xi_q", "xi_c", "convergence_depth", "status")
 
-    def critical_table(self) -> list[tuple[float, float]]:
-        """[(sigma_b, critical sigma_w), ...]."""
-        return list(zip(self.sigma_b.tolist(), self.critical_sigma_w.tolist()))
+    def critical_table(self) -> list[tuple[float, float, float]]:
+        """[(sigma_b, critical sigma_w, q*), ...]: one row per critical point (several rows for a
+        sigma_b on several branches), and (sigma_b, nan, nan) where there is none."""
+        rows = []
+        for b in self.sigma_b.tolist():
+            crit = [p for p in self.critical_points if p.sigma_b == b and p.critical]
+            rows += [(b, p.sigma_w, p.q_star) for p in crit] or [(b, math.nan, math.nan)]
+        return rows
 
     def plot(self):
         """Four panels as Poole Figs. 1C, 1D, 2C, 2D; returns the matplotlib Figure."""
@@ -143,6 +155,9 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     for name, a in (("sigma_w", sw), ("sigma_b", sb)):
         if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)) or np.any(a < 0):
             raise ValueError(f"{name} must be a non-empty 1D array of finite standard deviations >= 0")
+    if isinstance(q0, bool) or not (isinstance(q0, (int, float, np.floating, np.integer))
+                                    and math.isfinite(q0) and q0 > 0):
+        raise ValueError(f"q0 is the squared length per neuron of the input, a finite number > 0; got {q0!r}")
     K = kernels_for(phi)
     out = np.full((sw.size, sb.size, 10), np.nan)
     want_c = bool(correlations) and not phi.delta_in_d1
@@ -158,6 +173,14 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     _nested_c_star(K, out, sw ** 2, float(rtol))
     q, st_q, slope, chi1, chi2, cs, omc, chic, depth, st_c = np.moveaxis(out, 2, 0)
     status = np.where(np.isnan(st_q), 1, st_q).astype(int)
+    # V(q) > q as far as V is resolved: growth without bound where V(q)/q -> sigma_w^2 A >= 1
+    # (the same verdict as MeanField.q_star), else a fixed point beyond the resolution
+    if np.any(status == K.Q_UNRESOLVED):
+        from .mean_field import MeanField
+        gain = MeanField(phi, 1.0, 0.0).asymptotic_slope()       # A = lim E[phi^2]/q
+        grows = (sw[:, None] ** 2 * gain >= 1 - 1e-9) & (status == K.Q_UNRESOLVED)
+        status = np.where(grows, K.Q_DIVERGES, status)
+    q = np.where((status == K.Q_UNRESOLVED) | (status == K.Q_DIVERGES), np.nan, q)
     c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
     status = np.where(c_bad, st_c, status).astype(int)
     if phi.delta_in_d1:
@@ -167,21 +190,27 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     zero = status == 5
     cs = np.where(zero | (status != 0), np.nan, cs)
     with np.errstate(divide="ignore", invalid="ignore"):
-        xi_q = np.where(status == 0, -1.0 / np.log(slope), np.nan)
-        xi_c = np.where(status == 0, -1.0 / np.log(chic), np.nan)
+        # slopes at stable fixed points: >= 1 only by rounding at criticality, where xi = inf
+        xi_q = np.where(status == 0, np.where(slope >= 1, np.inf, -1.0 / np.log(slope)), np.nan)
+        xi_c = np.where(status == 0, np.where(chic >= 1, np.inf, -1.0 / np.log(chic)), np.nan)
     depth = np.where(depth < 0, np.nan, depth)
     crit = np.full(sb.size, np.nan)
+    cpoints = []
     if not phi.delta_in_d1:
         for j, b in enumerate(sb):
             try:
-                crit[j] = critical_sigma_w(phi, b, _table=table)
+                pts = critical_points(phi, b, q0=float(q0), rtol=max(float(rtol), 1e-13), _table=table)
             except MeanFieldError:
-                pass
+                continue
+            cpoints += pts
+            ws = [p.sigma_w for p in pts if p.critical]
+            if ws:
+                crit[j] = min(ws)
     if progress:
         sys.stderr.write("\n")
     return PhaseDiagram(phi=phi.name, sigma_w=sw, sigma_b=sb, q_star=q, c_star=cs, chi1=chi1, chi2=chi2,
                         xi_q=xi_q, xi_c=xi_c, convergence_depth=depth, status=status,
-                        critical_sigma_w=crit, q0=float(q0), rtol=float(rtol))
+                        critical_sigma_w=crit, q0=float(q0), rtol=float(rtol), critical_points=tuple(cpoints))
 
 
 def _nested_c_star(K, out, sw2, rtol: float) -> None:

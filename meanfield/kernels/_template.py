@@ -578,6 +578,10 @@ def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
 # status codes of a phase point (documented in meanfield.phase)
 OK, Q_DIVERGES, Q_ZERO, NOT_CONVERGED, NONFINITE, DIVERGENT = 0, 4, 5, 1, 2, 3
 NEEDS_NESTED = 6     # internal: c* must come from c_star_nested
+Q_UNRESOLVED = 7     # V(q) > q certified up to the returned q; above it V(q) - q is not resolved
+#                      (quadrature fails or |V - q| is below V's error): meanfield decides from
+#                      the asymptotic slope of V (meanfield.mean_field.growth_verdict)
+V_ROUNDING = 2e-15   # relative rounding floor added to V's error bound when certifying a sign
 
 
 # --- Chebyshev tables in t = ln q ----------------------------------------------
@@ -721,14 +725,17 @@ def length_slope(W, T, sw2, q, rtol):
 
 @njit(cache=True)
 def _probe(W, T, sw2, sb2, q, rtol):
-    """F(q) = V(q) - q for bracketing a fixed point: its sign must be right, so where the
-    error bound of V does not decide it, V is integrated again at 1e-15."""
+    """F(q) = V(q) - q for bracketing a fixed point, and whether its sign is certified
+    (|F| above V's error bound plus rounding); where the bound at rtol does not decide it,
+    V is integrated again at 1e-15.  Returns (F, certified, status)."""
     v, e, st = length_map(W, T, sw2, sb2, q, rtol)
-    if st == 0 and abs(v - q) <= e:
+    if st != 0:
+        return v - q, False, st
+    if abs(v - q) <= e + V_ROUNDING * abs(v):
         v2, e2, st2 = length_map(W, T, sw2, sb2, q, 1e-15)
         if st2 == 0:
-            v = v2
-    return v - q, st
+            v, e = v2, e2
+    return v - q, abs(v - q) > e + V_ROUNDING * abs(v), st
 
 
 @njit(cache=True)
@@ -784,35 +791,43 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
     bracket it by doubling/halving, then bracketed secant (Illinois) steps on
     F(q) = V(q) - q, one integral per step, to 4e-16 relative.
     """
-    f0, st = _probe(W, T, sw2, sb2, q0, rtol)
+    f0, cert, st = _probe(W, T, sw2, sb2, q0, rtol)
     if st != 0:
         return np.nan, st
     if abs(f0) <= 1e-13 * q0:
         return q0, OK
-    # probe twice the distance a slope-1/2 map would move: brackets typical roots at once
+    # Every bracket end has a certified sign of F, so a bracket always holds a sign change of
+    # F (a fixed point), never a stretch where F is below the resolution of V (V(q) = q + 0.04
+    # at q = 1e14 looked like a fixed point before).  Probe twice the distance a slope-1/2 map
+    # would move: brackets typical roots at once.
     if f0 > 0.0:
         lo, f_lo = q0, f0
         hi = q0 + 2.0 * f0
+        unresolved = not cert
         while True:
-            f_hi, st = _probe(W, T, sw2, sb2, hi, rtol)
+            f_hi, cert, st = _probe(W, T, sw2, sb2, hi, rtol)
             if st != 0:
-                return np.nan, st
-            if f_hi <= 0.0:
+                return lo, Q_UNRESOLVED     # e.g. oscillating phi at large q: quadrature gives up
+            if cert and f_hi <= 0.0:
                 break
-            lo, f_lo = hi, f_hi
-            hi = hi + max(2.0 * f_hi, hi)
+            if cert:
+                lo, f_lo = hi, f_hi
+            else:
+                unresolved = True
+            hi = hi + max(2.0 * abs(f_hi), hi)
             if hi > 1e15:
-                return np.inf, Q_DIVERGES
+                return (lo, Q_UNRESOLVED) if unresolved else (np.inf, Q_DIVERGES)
     else:
         hi, f_hi = q0, f0
         lo = min(max(q0 + 2.0 * f0, 0.25 * q0), 0.5 * q0)
         while True:
-            f_lo, st = _probe(W, T, sw2, sb2, lo, rtol)
+            f_lo, cert, st = _probe(W, T, sw2, sb2, lo, rtol)
             if st != 0:
                 return np.nan, st
-            if f_lo >= 0.0:
+            if cert and f_lo >= 0.0:
                 break
-            hi, f_hi = lo, f_lo
+            if cert:
+                hi, f_hi = lo, f_lo
             # at least halve: near a marginal map F ~ -q^2 and the secant step alone would crawl
             lo = min(max(lo + 2.0 * f_lo, 0.25 * lo), 0.5 * lo)
             if lo < 1e-30 and sb2 == 0.0:
@@ -1287,15 +1302,21 @@ def _critical_gap(W, T, q, sb2, rtol):
     return q - e2 / d2 - sb2
 
 
-@njit(cache=True)
-def critical_q(W, T, sb2, rtol):
-    """q* on the critical line (sigma_w^2 = 1/E[phi'^2], sigma_b^2 = q - sigma_w^2 E[phi^2]) for sb2.
+CRIT_MAX_ROOTS = 16
 
-    Scans q = 1e-8 ... 1e8 (8 points per decade) upwards for the first sign change of
-    g (from table T where it serves), then bracketed secant (Illinois) steps at rtol.
-    Returns (q, status); Q_DIVERGES if the line never reaches this sigma_b.
+
+@njit(cache=True)
+def critical_roots(W, T, sb2, rtol, roots):
+    """Every q in [1e-8, 1e8] on the critical line (sigma_w^2 = 1/E[phi'^2],
+    sigma_b^2 = q - sigma_w^2 E[phi^2]) with sigma_b^2 = sb2, into roots[0:n], ascending.
+
+    Scans q (8 points per decade, from table T where it serves) for every sign change of
+    g, refined by bracketed secant (Illinois) steps at rtol.  Returns (n, status); the
+    status is NOT_CONVERGED if a refinement did not converge (its root is still listed).
     """
     scan_rtol = max(rtol, TAB_USE_RTOL)
+    n = 0
+    status = OK
     q_prev = 1e-8
     g_prev = _critical_gap(W, T, q_prev, sb2, scan_rtol)
     for k in range(1, 129):
@@ -1304,22 +1325,28 @@ def critical_q(W, T, sb2, rtol):
         if not (math.isfinite(g) and math.isfinite(g_prev)):
             q_prev, g_prev = q, g
             continue
-        if g == 0.0 or g_prev * g < 0.0:
+        if (g == 0.0 or g_prev * g < 0.0) and n < roots.size:
             lo, hi = q_prev, q
             g_lo = _critical_gap(W, T, lo, sb2, rtol)
             g_hi = _critical_gap(W, T, hi, sb2, rtol)
             if g_hi == 0.0:
-                return hi, OK
-            if not g_lo * g_hi < 0.0:   # the table's sign was within its error of zero
-                q_prev, g_prev = q, g_hi
-                continue
-            side = np.int64(0)
-            for it in range(200):
-                m = _secant_point(lo, g_lo, hi, g_hi)
-                gm = _critical_gap(W, T, m, sb2, rtol)
-                if gm == 0.0 or hi - lo <= 1e-15 * hi:
-                    return m, OK
-                lo, g_lo, hi, g_hi, side = _illinois(m, gm, lo, g_lo, hi, g_hi, side)
-            return m, NOT_CONVERGED
+                roots[n] = hi
+                n += 1
+            elif g_lo * g_hi < 0.0:     # else the table's sign was within its error of zero
+                side = np.int64(0)
+                m = lo
+                done = False
+                for it in range(200):
+                    m = _secant_point(lo, g_lo, hi, g_hi)
+                    gm = _critical_gap(W, T, m, sb2, rtol)
+                    if gm == 0.0 or hi - lo <= 1e-15 * hi:
+                        done = True
+                        break
+                    lo, g_lo, hi, g_hi, side = _illinois(m, gm, lo, g_lo, hi, g_hi, side)
+                if not done:
+                    status = NOT_CONVERGED
+                roots[n] = m
+                n += 1
+            g = g_hi
         q_prev, g_prev = q, g
-    return np.nan, Q_DIVERGES
+    return n, status
