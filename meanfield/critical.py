@@ -23,7 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quadrature as quad
-from .errors import MultipleCriticalPointsError, NoCriticalPointError, NoFixedPointError, UndefinedQuantityError
+from .errors import (
+    MultipleCriticalPointsError,
+    NoCriticalPointError,
+    NoFixedPointError,
+    UndefinedQuantityError,
+)
 from .kernels import kernels_for
 from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity

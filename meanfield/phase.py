@@ -199,7 +199,7 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     if not phi.delta_in_d1:
         for j, b in enumerate(sb):
             try:
-                pts = critical_points(phi, b, q0=float(q0), rtol=max(float(rtol), 1e-13), _table=table)
+                pts = critical_points(phi, b, q0=float(q0), _table=table)   # at the default 1e-13
             except MeanFieldError:
                 continue
             cpoints += pts

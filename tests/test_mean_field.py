@@ -144,3 +144,75 @@ def test_marginal_length_map_reaches_zero():
     """tanh at sigma_w = 1, sigma_b = 0: V(q) - q ~ -q^2 near 0, so q* = 0 is approached only
     algebraically; the search must still end (regression: it used to crawl) at q* ~ 0."""
     assert mf.MeanField("tanh", 1.0, 0.0).q_star() < 1e-12
+
+
+# --- closed forms for erf (Williams 1997): E[erf(u1) erf(u2)] = 2/pi asin(2 q12 / sqrt((1+2q11)(1+2q22))),
+# E[erf'(u1) erf'(u2)] = 4/pi / sqrt((1+2q11)(1+2q22) - 4 q12^2)
+
+def _erf_v(q):
+    return 2 / math.pi * math.asin(2 * q / (1 + 2 * q))
+
+
+def _erf_dv(q):
+    """d/dq E[erf(sqrt(q) z)^2]."""
+    return 4 / (math.pi * (1 + 2 * q) * math.sqrt(1 + 4 * q))
+
+
+def test_critical_line_matches_erf_closed_form_with_stability():
+    q = np.array([0.01, 0.3, 2.0, 50.0])
+    line = mf.critical_line("erf", q=q)
+    sw2 = math.pi * np.sqrt(1 + 4 * q) / 4          # 1 / E[erf'^2]
+    sb2 = q - sw2 * np.array([_erf_v(v) for v in q])
+    np.testing.assert_allclose(line.sigma_w, np.sqrt(sw2), rtol=1e-12)
+    np.testing.assert_allclose(line.sigma_b, np.sqrt(sb2), rtol=1e-10)
+    slope = sw2 * np.array([_erf_dv(v) for v in q])
+    np.testing.assert_allclose(line.slope, slope, rtol=1e-11)
+    assert line.stable.all()                          # concave V: dV/dq < chi1 = 1 on the line
+    with pytest.raises(ValueError, match="q must be"):
+        mf.critical_line("erf", q=[-1.0])
+
+
+@pytest.mark.parametrize("q11, q22, q12", [(0.5, 3.0, 0.9), (2.0, 0.1, -0.3), (1e-3, 40.0, 0.15)])
+def test_covariance_map_with_unequal_variances(q11, q22, q12):
+    sw, sb = 1.3, 0.2
+    got = mf.MeanField("erf", sw, sb).covariance_map(q11, q22, q12)
+    want = sw * sw * 2 / math.pi * math.asin(2 * q12 / math.sqrt((1 + 2 * q11) * (1 + 2 * q22))) + sb * sb
+    assert got == pytest.approx(want, rel=1e-12)
+    c = q12 / math.sqrt(q11 * q22)                    # ReLU: arc-cosine kernel (Cho & Saul 2009)
+    t = math.acos(c)
+    relu = math.sqrt(q11 * q22) / (2 * math.pi) * (math.sin(t) + (math.pi - t) * c)
+    assert mf.MeanField("relu", sw, sb).covariance_map(q11, q22, q12) == pytest.approx(sw * sw * relu + sb * sb,
+                                                                                      rel=1e-12)
+
+
+@pytest.mark.parametrize("c", [-0.7, 0.0, 0.5, 0.999])
+def test_chi_c_at_an_explicit_correlation_matches_erf(c):
+    m = mf.MeanField("erf", 1.7, 0.4)
+    q = m.q_star()
+    want = 1.7 ** 2 * 4 / math.pi / math.sqrt((1 + 2 * q) ** 2 - 4 * (q * c) ** 2)
+    assert m.chi_c(c) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="correlation"):
+        m.chi_c(1.5)
+
+
+def test_depth_scale_xi_q_matches_erf_closed_form():
+    m = mf.MeanField("erf", 1.7, 0.4)
+    q = m.q_star()
+    assert m.depth_scales().xi_q == pytest.approx(-1 / math.log(1.7 ** 2 * _erf_dv(q)), rel=1e-11)
+
+
+def test_cli_point_success_path_prints_published_values():
+    """Poole et al. setting (tanh, 2.5, 0.3): q* = 4.079124, chi1 = 1.585225, c* = 0.122104."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "meanfield", "point", "tanh", "--sigma-w", "2.5", "--sigma-b", "0.3"],
+                       check=False, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    vals = {ln.split(":")[0].strip(): ln.split(":", 1)[1].strip() for ln in r.stdout.splitlines()
+            if ":" in ln and not ln.startswith("#")}
+    assert float(vals["q*"]) == pytest.approx(4.079124, abs=1e-6)
+    assert float(vals["chi1"]) == pytest.approx(1.585225, abs=1e-6)
+    assert float(vals["c*"]) == pytest.approx(0.122104, abs=1e-6)
+    assert math.isfinite(float(vals["xi_q"])) and float(vals["xi_c"]) > 0
+    fp = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("fixed point q = ")]
+    assert len(fp) == 1 and float(fp[0][4]) == pytest.approx(4.079124, abs=1e-6) and "stable" in fp[0]

@@ -25,7 +25,8 @@
 # sections below follow that order; docs/derivations.md Sec. 7 has the mathematics.
 #
 # Status codes: 0 ok, 1 not converged, 2 non-finite integrand, 3 tail not
-# negligible at ZMAX (divergent or too heavy-tailed).
+# negligible at ZMAX (divergent or too heavy-tailed); for fixed points also 4 q diverges,
+# 5 q* = 0, 7 unresolved growth (see "fixed points and phase-diagram points").
 
 import math
 
@@ -764,6 +765,29 @@ def _illinois(x, f, lo, f_lo, hi, f_hi, side):
     return lo, f_lo, hi, f_hi, side
 
 
+SCAN_STEP = 10.0 ** 0.125     # 8 probes per decade, as MeanField.fixed_points scans
+
+
+@njit(cache=True)
+def _step_up(q, f):
+    """Next probe above q (F(q) = f > 0): twice the move of a slope-1/2 map, at least x1.05 so
+    that a marginal map (V = q + 0.04) does not crawl, at most x SCAN_STEP inside [1e-10, 1e10]."""
+    x = max(q + 2.0 * f, 1.05 * q)
+    if q < 1e10:
+        return min(x, SCAN_STEP * q)
+    return max(x, 2.0 * q)
+
+
+@njit(cache=True)
+def _step_down(q, f):
+    """Next probe below q (F(q) = f < 0), mirroring _step_up (near a marginal map F ~ -q^2 the
+    secant step alone would crawl, hence the minimum ratio)."""
+    x = min(q + 2.0 * f, q / 1.05)
+    if q > 1e-10:
+        return max(x, q / SCAN_STEP)
+    return max(min(x, 0.5 * q), 0.25 * q)
+
+
 @njit(cache=True)
 def q_star(W, T, sw2, sb2, q0, rtol):
     """Fixed point of the length map reached by iterating from q0; returns (q*, status).
@@ -798,11 +822,13 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
         return q0, OK
     # Every bracket end has a certified sign of F, so a bracket always holds a sign change of
     # F (a fixed point), never a stretch where F is below the resolution of V (V(q) = q + 0.04
-    # at q = 1e14 looked like a fixed point before).  Probe twice the distance a slope-1/2 map
-    # would move: brackets typical roots at once.
+    # at q = 1e14 looked like a fixed point before).  Probes step by at most SCAN_STEP (the
+    # resolution of MeanField.fixed_points) inside [1e-10, 1e10], so the first sign change met
+    # is the fixed point the orbit from q0 reaches, not one beyond a pair of fixed points
+    # jumped over (a multistable map); outside that range they double or halve.
     if f0 > 0.0:
         lo, f_lo = q0, f0
-        hi = q0 + 2.0 * f0
+        hi = _step_up(q0, f0)
         unresolved = not cert
         while True:
             f_hi, cert, st = _probe(W, T, sw2, sb2, hi, rtol)
@@ -814,12 +840,12 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
                 lo, f_lo = hi, f_hi
             else:
                 unresolved = True
-            hi = hi + max(2.0 * abs(f_hi), hi)
+            hi = _step_up(hi, f_hi)
             if hi > 1e15:
                 return (lo, Q_UNRESOLVED) if unresolved else (np.inf, Q_DIVERGES)
     else:
         hi, f_hi = q0, f0
-        lo = min(max(q0 + 2.0 * f0, 0.25 * q0), 0.5 * q0)
+        lo = _step_down(q0, f0)
         while True:
             f_lo, cert, st = _probe(W, T, sw2, sb2, lo, rtol)
             if st != 0:
@@ -828,8 +854,7 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
                 break
             if cert:
                 hi, f_hi = lo, f_lo
-            # at least halve: near a marginal map F ~ -q^2 and the secant step alone would crawl
-            lo = min(max(lo + 2.0 * f_lo, 0.25 * lo), 0.5 * lo)
+            lo = _step_down(lo, f_lo)
             if lo < 1e-30 and sb2 == 0.0:
                 # V(0) = 0 makes 0 a fixed point; below 1e-30 V(q)/q is its limit to rounding,
                 # so V(lo) < lo leaves no other fixed point in (0, lo): the orbit goes to 0
