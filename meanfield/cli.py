@@ -141,7 +141,7 @@ def _cmd_phase(args) -> int:
         pts = [p for p in pd.critical_points if p.sigma_b == b]
         crit = [p for p in pts if p.critical]
         for p in crit:
-            print(f"{b:>10.4f} {_fmt(p.sigma_w):>18} {_fmt(p.q_star):>18}")
+            print(f"{b:>10.4f} {p.sigma_w:>18.13g} {p.q_star:>18.13g}")   # as accurate as computed
         if not crit:
             other = "; ".join(f"q = {p.q_star:.4g} at sigma_w = {p.sigma_w:.4g} "
                               + (f"unstable, dV/dq = {p.slope:.3g}" if not p.stable else
