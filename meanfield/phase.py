@@ -31,6 +31,7 @@ STATUS = {
     5: "q* = 0: inputs shrink to the origin, correlations undefined",
     6: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
     7: "V(q) > q as far as V is resolved, and V(q)/q -> slope < 1: a fixed point lies beyond",
+    8: "q grows without bound from q0, but a stable fixed point lies below q0 (reached from a smaller q0)",
 }
 
 
@@ -181,6 +182,14 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         grows = (sw[:, None] ** 2 * gain >= 1 - 1e-9) & (status == K.Q_UNRESOLVED)
         status = np.where(grows, K.Q_DIVERGES, status)
     q = np.where((status == K.Q_UNRESOLVED) | (status == K.Q_DIVERGES), np.nan, q)
+    # a point whose orbit from q0 diverges may still have a finite stable fixed point below q0
+    # (x tanh x, small sigma_b): never call that "no finite fixed point"
+    iw, ib = np.nonzero(status == K.Q_DIVERGES)
+    if iw.size:
+        below = np.zeros(iw.size, dtype=np.int64)
+        run_blocks(K.stable_below_block, iw.size, table, np.ascontiguousarray(sw[iw] ** 2),
+                   np.ascontiguousarray(sb[ib] ** 2), float(q0), float(rtol), below)
+        status[iw[below == 1], ib[below == 1]] = K.Q_DIVERGES_FROM_Q0
     c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
     status = np.where(c_bad, st_c, status).astype(int)
     if phi.delta_in_d1:

@@ -256,3 +256,14 @@ def test_point_without_fixed_point_prints_the_reason_once():
     r = run_cli("point", "relu", "--sigma-w", "3", "--sigma-b", "0")
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("no finite fixed point is reached") == 1
+
+
+def test_phase_diagram_never_calls_a_point_with_a_stable_fixed_point_divergent():
+    """x tanh x at (1.2, 0.05): the orbit from q0 = 1 diverges, but q = 0.00253 is stable (V - q
+    changes sign below q0, checked with scipy): status 8, not 4; relu at sigma_w = 1.6: status 4."""
+    assert V(xt, 1.2, 0.05, 0.01) < 0.01 and V(xt, 1.2, 0.05, 1.0) > 1.0
+    pd = mf.phase_diagram(XTANH, np.array([1.2]), np.array([0.05]), correlations=False)
+    assert pd.status[0, 0] == 8 and "stable fixed point" in pd.reasons[8]
+    pd = mf.phase_diagram(XTANH, np.array([1.2]), np.array([0.05]), q0=0.01, correlations=False)
+    assert pd.status[0, 0] == 0 and V(xt, 1.2, 0.05, pd.q_star[0, 0]) == pytest.approx(pd.q_star[0, 0], rel=1e-9)
+    assert mf.phase_diagram("relu", np.array([1.6]), np.array([0.1]), correlations=False).status[0, 0] == 4

@@ -579,6 +579,7 @@ def expect2(kind_a, kind_b, diff, q11, q22, c, omc, rtol):
 # status codes of a phase point (documented in meanfield.phase)
 OK, Q_DIVERGES, Q_ZERO, NOT_CONVERGED, NONFINITE, DIVERGENT = 0, 4, 5, 1, 2, 3
 NEEDS_NESTED = 6     # internal: c* must come from c_star_nested
+Q_DIVERGES_FROM_Q0 = 8   # (set by meanfield.phase) q diverges from q0 but a stable fixed point lies below
 Q_UNRESOLVED = 7     # V(q) > q certified up to the returned q; above it V(q) - q is not resolved
 #                      (quadrature fails or |V - q| is below V's error): meanfield decides from
 #                      the asymptotic slope of V (meanfield.mean_field.growth_verdict)
@@ -881,6 +882,23 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
         if hi - lo <= 4e-16 * hi:
             return q, OK
     return q, NOT_CONVERGED
+
+
+@njit(cache=True, nogil=True)
+def stable_below_block(T, sw2, sb2, q0, rtol, flag, k0, k1):
+    """flag[k] = 1 where V(q) < q (certified) somewhere on the scan q0 / SCAN_STEP^j > 1e-10 at
+    (sw2[k], sb2[k]): for a point whose orbit from q0 diverges, a stable fixed point lies below q0
+    (the orbit from a smaller q0 stops there).  Blocks as phase_block."""
+    W = workspace()
+    for k in range(k0, k1):
+        flag[k] = 0
+        q = q0
+        while q > 1e-10:
+            q = q / SCAN_STEP
+            f, cert, st = _probe(W, T, sw2[k], sb2[k], q, rtol)
+            if st == 0 and cert and f < 0.0:
+                flag[k] = 1
+                break
 
 
 @njit(cache=True)
