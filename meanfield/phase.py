@@ -12,6 +12,7 @@ import math
 import pathlib
 import sys
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
@@ -21,17 +22,32 @@ from .kernels import kernels_for, run_blocks
 from .kernels.tables import build_table, empty_table
 from .nonlinearity import as_nonlinearity
 
-#: status codes of grid points
+
+class Status(IntEnum):
+    """Status codes of grid points (the compiled kernels' codes of the same names)."""
+    OK = 0
+    NOT_CONVERGED = 1
+    NONFINITE = 2
+    DIVERGENT = 3
+    Q_DIVERGES = 4
+    Q_ZERO = 5
+    CHI2_UNDEFINED = 6
+    Q_UNRESOLVED = 7
+    Q_DIVERGES_FROM_Q0 = 8
+
+
+#: reason of each status code of grid points
 STATUS = {
-    0: "ok",
-    1: "quadrature or root finding did not reach its tolerance",
-    2: "integrand not finite (overflow of phi)",
-    3: "Gaussian integral diverges",
-    4: "no finite fixed point: q grows without bound with depth",
-    5: "q* = 0: inputs shrink to the origin, correlations undefined",
-    6: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
-    7: "V(q) > q as far as V is resolved, and V(q)/q -> slope < 1: a fixed point lies beyond",
-    8: "q grows without bound from q0, but a stable fixed point lies below q0 (reached from a smaller q0)",
+    Status.OK: "ok",
+    Status.NOT_CONVERGED: "quadrature or root finding did not reach its tolerance",
+    Status.NONFINITE: "integrand not finite (overflow of phi)",
+    Status.DIVERGENT: "Gaussian integral diverges",
+    Status.Q_DIVERGES: "no finite fixed point: q grows without bound with depth",
+    Status.Q_ZERO: "q* = 0: inputs shrink to the origin, correlations undefined",
+    Status.CHI2_UNDEFINED: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
+    Status.Q_UNRESOLVED: "V(q) > q as far as V is resolved, and V(q)/q -> slope < 1: a fixed point lies beyond",
+    Status.Q_DIVERGES_FROM_Q0: "q grows without bound from q0, but a stable fixed point lies below q0 "
+                               "(reached from a smaller q0)",
 }
 
 
@@ -176,20 +192,20 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     status = np.where(np.isnan(st_q), 1, st_q).astype(int)
     # V(q) > q as far as V is resolved: growth without bound where V(q)/q -> sigma_w^2 A >= 1
     # (the same verdict as MeanField.q_star), else a fixed point beyond the resolution
-    if np.any(status == K.Q_UNRESOLVED):
+    if np.any(status == Status.Q_UNRESOLVED):
         from .mean_field import MeanField
         gain = MeanField(phi, 1.0, 0.0).asymptotic_slope()       # A = lim E[phi^2]/q
-        grows = (sw[:, None] ** 2 * gain >= 1 - 1e-9) & (status == K.Q_UNRESOLVED)
-        status = np.where(grows, K.Q_DIVERGES, status)
-    q = np.where((status == K.Q_UNRESOLVED) | (status == K.Q_DIVERGES), np.nan, q)
+        grows = (sw[:, None] ** 2 * gain >= 1 - 1e-9) & (status == Status.Q_UNRESOLVED)
+        status = np.where(grows, Status.Q_DIVERGES, status)
+    q = np.where((status == Status.Q_UNRESOLVED) | (status == Status.Q_DIVERGES), np.nan, q)
     # a point whose orbit from q0 diverges may still have a finite stable fixed point below q0
     # (x tanh x, small sigma_b): never call that "no finite fixed point"
-    iw, ib = np.nonzero(status == K.Q_DIVERGES)
+    iw, ib = np.nonzero(status == Status.Q_DIVERGES)
     if iw.size:
         below = np.zeros(iw.size, dtype=np.int64)
         run_blocks(K.stable_below_block, iw.size, table, np.ascontiguousarray(sw[iw] ** 2),
                    np.ascontiguousarray(sb[ib] ** 2), float(q0), float(rtol), below)
-        status[iw[below == 1], ib[below == 1]] = K.Q_DIVERGES_FROM_Q0
+        status[iw[below == 1], ib[below == 1]] = Status.Q_DIVERGES_FROM_Q0
     c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
     status = np.where(c_bad, st_c, status).astype(int)
     if phi.delta_in_d1:

@@ -267,3 +267,13 @@ def test_phase_diagram_never_calls_a_point_with_a_stable_fixed_point_divergent()
     pd = mf.phase_diagram(XTANH, np.array([1.2]), np.array([0.05]), q0=0.01, correlations=False)
     assert pd.status[0, 0] == 0 and V(xt, 1.2, 0.05, pd.q_star[0, 0]) == pytest.approx(pd.q_star[0, 0], rel=1e-9)
     assert mf.phase_diagram("relu", np.array([1.6]), np.array([0.1]), correlations=False).status[0, 0] == 4
+
+
+def test_phase_status_enum_names_the_kernel_codes():
+    from meanfield.kernels import kernels_for
+    from meanfield.phase import STATUS, Status
+    K = kernels_for(mf.Nonlinearity("tanh"))
+    for name in ("OK", "NOT_CONVERGED", "NONFINITE", "DIVERGENT", "Q_DIVERGES", "Q_ZERO", "Q_UNRESOLVED",
+                 "Q_DIVERGES_FROM_Q0"):
+        assert Status[name] == getattr(K, name)
+    assert set(STATUS) == set(Status)
