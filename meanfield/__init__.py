@@ -3,6 +3,9 @@
 Any nonlinearity -> symbolic derivation -> compiled, accurate Gaussian quadrature
 -> fixed points, chi1/chi2, depth scales, curvature, critical lines, phase diagrams.
 """
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
 from .critical import CriticalLine, critical_line, critical_sigma_w
 from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
                      UndefinedQuantityError)
@@ -10,17 +13,19 @@ from .expression import ExpressionError, parse_expression
 from .mean_field import Curvature, DepthScales, FixedPoint, MeanField
 from .nonlinearity import Nonlinearity, registry_names
 from .phase import PhaseDiagram, phase_diagram
+from .closed_forms import KnownKernel, known_kernel
+# the function, from a module of another name: importing meanfield.derivation never rebinds it
+from .derivation import Derivation, derive
 
-
-def derive(phi, *args, **kwargs):
-    """The symbolic derivation of the mean-field maps for ``phi`` (see :mod:`meanfield.derive`)."""
-    from .derive import derive as _derive
-    return _derive(phi, *args, **kwargs)
+try:  # one source of the version: pyproject.toml, through the installed package's metadata
+    __version__ = _version("meanfield")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 __all__ = [
     "Nonlinearity", "registry_names", "parse_expression", "MeanField", "FixedPoint", "DepthScales",
     "Curvature", "critical_sigma_w", "critical_line", "CriticalLine", "phase_diagram", "PhaseDiagram",
-    "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
+    "derive", "Derivation", "known_kernel", "KnownKernel", "__version__", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
     "NotConvergedError", "ExpressionError",
 ]
