@@ -6,16 +6,15 @@ Any nonlinearity -> symbolic derivation -> compiled, accurate Gaussian quadratur
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
+from .closed_forms import KnownKernel, known_kernel
 from .critical import CriticalLine, critical_line, critical_sigma_w
+from .derivation import Derivation, derive  # a module of another name: importing it never rebinds derive
 from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
                      UndefinedQuantityError)
 from .expression import ExpressionError, parse_expression
 from .mean_field import Curvature, DepthScales, FixedPoint, MeanField
 from .nonlinearity import Nonlinearity, registry_names
 from .phase import PhaseDiagram, phase_diagram
-from .closed_forms import KnownKernel, known_kernel
-# the function, from a module of another name: importing meanfield.derivation never rebinds it
-from .derivation import Derivation, derive
 
 try:  # one source of the version: pyproject.toml, through the installed package's metadata
     __version__ = _version("meanfield")
@@ -26,6 +25,7 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree t
 __all__ = [
     "Nonlinearity", "registry_names", "parse_expression", "MeanField", "FixedPoint", "DepthScales",
     "Curvature", "critical_sigma_w", "critical_line", "CriticalLine", "phase_diagram", "PhaseDiagram",
-    "derive", "Derivation", "known_kernel", "KnownKernel", "__version__", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
+    "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
     "NotConvergedError", "ExpressionError",
+    "Derivation", "known_kernel", "KnownKernel", "__version__",
 ]
