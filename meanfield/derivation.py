@@ -33,11 +33,11 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from .closed_forms import C, Q, SIGMA_B, SIGMA_W, KnownKernel, known_kernel
+from .closed_forms import SIGMA_B, SIGMA_W, C, KnownKernel, Q, known_kernel
 from .expression import x
 from .nonlinearity import as_nonlinearity
 
-__all__ = ["derive", "Derivation", "Moment", "Q", "C", "SIGMA_W", "SIGMA_B", "WORK"]
+__all__ = ["SIGMA_B", "SIGMA_W", "WORK", "C", "Derivation", "Moment", "Q", "derive"]
 
 _Z1, _Z2 = sp.symbols("z_1 z_2", real=True)
 
@@ -548,7 +548,7 @@ def _render(d: Derivation, st: _Style):
     yield eq(r"u_1 = \sqrt{q_{11}}\, z_1, \quad u_2 = \sqrt{q_{22}}\left[c_{12}\, z_1 + "
              r"\sqrt{1-c_{12}^2}\, z_2\right], \quad c_{12} = \frac{q_{12}}{\sqrt{q_{11} q_{22}}}", "5'")
     yield eq(r"c_{12}^l = \frac{1}{q^*}\, \mathcal{C}(c_{12}^{l-1}, q^*, q^*)", "6")
-    yield from closed(f"At $q_{{11}} = q_{{22}} = q$, correlation $c$", _E2(r"\phi(u_1)\,\phi(u_2)"),
+    yield from closed("At $q_{11} = q_{22} = q$, correlation $c$", _E2(r"\phi(u_1)\,\phi(u_2)"),
                       "E[phi(u1) phi(u2)]", d.cross.value, d.cross.source, "5a")
 
     yield st.heading.format(title="4. Slope of the C-map at c = 1 (eq. 7)")

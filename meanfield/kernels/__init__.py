@@ -129,7 +129,8 @@ def _load(key: str, source: str, label: str = "") -> types.ModuleType:
             raise
         prune_cache(directory)
     name = f"meanfield_kernels_{key}_{_TEMPLATE_HASH}"
-    _labels[name] = label or key
+    label = label or key
+    _labels[name] = label if len(label) <= 60 else label[:50] + "..."
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
