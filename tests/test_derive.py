@@ -265,3 +265,18 @@ def test_cli_derive_latex_success_path():
 def test_cli_derive_rejects_bad_timeout():
     r = run_cli("derive", "erf", "--timeout", "-1")
     assert r.returncode == 2 and "--timeout" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["relu", "erf"])
+def test_known_kernels_are_oracles_for_the_compiled_quadrature(name):
+    """closed_forms as a test oracle: the Numba kernels' E[phi^2], E[phi'^2] and E[phi(u1) phi(u2)]."""
+    from meanfield import quadrature as quad
+    from meanfield.nonlinearity import Nonlinearity
+
+    nl, k = Nonlinearity(name), known_kernel(name)
+    for q in (1e-3, 0.7, 40.0):
+        assert quad.gauss_expect(nl, quad.PHI2, q) == pytest.approx(float(k.second.subs(Q, q)), rel=1e-12)
+        assert quad.gauss_expect(nl, quad.DPHI2, q) == pytest.approx(float(k.slope.subs(Q, q)), rel=1e-12)
+    for q1, q2, c in ((0.5, 2.0, 0.3), (3.0, 0.2, -0.9)):
+        want = float(k.cross.subs({Q1: q1, Q2: q2, C: c}))
+        assert quad.gauss_expect2(nl, 0, 0, q1, q2, c) == pytest.approx(want, rel=1e-11, abs=1e-15)
