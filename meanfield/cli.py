@@ -305,7 +305,30 @@ def _compile_progress_wanted() -> bool:
     return flag == "1" or (flag != "0" and sys.stderr.isatty())
 
 
+def _quiet_matplotlib_config() -> None:
+    """With an unwritable home, point matplotlib at a temporary config dir before it warns in 2 lines:
+    the kernel cache's warning already says that the home directory cannot be written."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    import pathlib
+    import tempfile
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(pathlib.Path.home() / ".config")
+    try:
+        pathlib.Path(base, "matplotlib").mkdir(parents=True, exist_ok=True)
+        if os.access(pathlib.Path(base, "matplotlib"), os.W_OK):
+            return
+    except OSError:
+        pass
+    import atexit
+    import shutil
+
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="meanfield-mpl-")
+    atexit.register(shutil.rmtree, os.environ["MPLCONFIGDIR"], True)
+
+
 def main(argv=None) -> int:
+    _quiet_matplotlib_config()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(_expressions_may_start_with_minus(parser, argv))

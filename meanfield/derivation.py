@@ -337,14 +337,21 @@ def _tidy(e):
     return e
 
 
+_BUDGET_EXIT = 86   # exit status of a child that used up its CPU-seconds
+
+
 def _child(conn, fn, args, work):
     if work is not None:
         try:
+            import os
             import resource
-            # CPU-seconds, not wall-clock: the budget buys the same work however loaded the machine is
+            # CPU-seconds, not wall-clock: the budget buys the same work however loaded the machine is.
+            # At the soft limit the kernel sends SIGXCPU: exit at once, without a core dump
+            signal.signal(signal.SIGXCPU, lambda *_: os._exit(_BUDGET_EXIT))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             soft = max(1, math.ceil(work))
             resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
-        except (ImportError, ValueError, OSError):  # pragma: no cover - no RLIMIT_CPU (Windows)
+        except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - no RLIMIT_CPU (Windows)
             pass
     try:
         conn.send(fn(*args))
@@ -386,7 +393,8 @@ def _run_attempts(tasks, work, timeout) -> dict:
                 results[key] = Attempt(Outcome.FOUND if value is not None else Outcome.NONE, value)
             except EOFError:  # the child died without an answer: out of CPU budget, or crashed
                 proc.join()
-                cpu_killed = proc.exitcode in (-getattr(signal, "SIGXCPU", 0), -signal.SIGKILL)
+                budget_codes = (_BUDGET_EXIT, -getattr(signal, "SIGXCPU", 0), -getattr(signal, "SIGKILL", 9))
+                cpu_killed = proc.exitcode in budget_codes
                 results[key] = Attempt(Outcome.BUDGET if cpu_killed else Outcome.NONE)
             proc.join()
             conn.close()

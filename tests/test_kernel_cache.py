@@ -167,11 +167,13 @@ def test_concurrent_processes_compiling_the_same_phi_share_one_sound_cache(tmp_p
 
 
 @pytest.mark.slow
-def test_point_works_with_an_unwritable_cache_dir(tmp_path):
-    (tmp_path / "f").write_text("")
-    env = dict(os.environ, MEANFIELD_CACHE_DIR=str(tmp_path / "f" / "cache"))
+def test_point_works_with_an_unwritable_home(tmp_path):
+    """$HOME cannot be written (and no MEANFIELD_CACHE_DIR): one warning line, and the answer."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MEANFIELD_CACHE_DIR", "MPLCONFIGDIR")}
+    env["HOME"] = "/proc/meanfield-no-home"
+    env.pop("XDG_CONFIG_HOME", None)
     r = subprocess.run([sys.executable, "-m", "meanfield", "point", "erf", "--sigma-w", "1.5", "--sigma-b", "0.3"],
-                       capture_output=True, text=True, env=env, check=False)
+                       capture_output=True, text=True, env=env, check=False, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    warning_lines = [line for line in r.stderr.splitlines() if "warning" in line]
-    assert len(warning_lines) == 1 and "not writable" in warning_lines[0]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "warning" in lines[0] and "not writable" in lines[0], r.stderr
