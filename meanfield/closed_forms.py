@@ -176,7 +176,7 @@ def _keyed_kernels() -> dict:
     r, damp = sp.sqrt(Q1 * Q2), sp.exp(-(Q1 + Q2) / 2)
     kernels = {
         "erf(x)": KnownKernel(
-            name="erf", source=WILLIAMS,
+            name="erf", source=WILLIAMS + "; its phi', phi'' averages are Gaussian integrals",
             cross=2 / sp.pi * sp.asin(2 * C * r / sp.sqrt((1 + 2 * Q1) * (1 + 2 * Q2))),
             # phi' = 2 exp(-x^2)/sqrt(pi): a Gaussian integral of exp(-u1^2 - u2^2)
             cross_slope=4 / (sp.pi * sp.sqrt((1 + 2 * Q1) * (1 + 2 * Q2) - 4 * C ** 2 * Q1 * Q2)),
