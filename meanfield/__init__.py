@@ -3,7 +3,12 @@
 Any nonlinearity -> symbolic derivation -> compiled, accurate Gaussian quadrature
 -> fixed points, chi1/chi2, depth scales, curvature, critical lines, phase diagrams.
 """
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
+
+from .closed_forms import KnownKernel, known_kernel
 from .critical import CriticalLine, CriticalPoint, critical_line, critical_points, critical_sigma_w
+from .derivation import Derivation, derive  # a module of another name: importing it never rebinds derive
 from .errors import (DivergentIntegralError, MeanFieldError, MultipleCriticalPointsError, NoCriticalPointError,
                      NoFixedPointError, NotConvergedError, UndefinedQuantityError)
 from .expression import ExpressionError, parse_expression
@@ -11,11 +16,10 @@ from .mean_field import Curvature, DepthScales, FixedPoint, FixedPoints, MeanFie
 from .nonlinearity import Nonlinearity, registry_names
 from .phase import PhaseDiagram, phase_diagram
 
-
-def derive(phi, *args, **kwargs):
-    """The symbolic derivation of the mean-field maps for ``phi`` (see :mod:`meanfield.derive`)."""
-    from .derive import derive as _derive
-    return _derive(phi, *args, **kwargs)
+try:  # one source of the version: pyproject.toml, through the installed package's metadata
+    __version__ = _version("meanfield")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 __all__ = [
@@ -24,4 +28,5 @@ __all__ = [
     "CriticalLine", "phase_diagram", "PhaseDiagram", "NoCriticalPointError", "MultipleCriticalPointsError",
     "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
     "NotConvergedError", "ExpressionError",
+    "Derivation", "known_kernel", "KnownKernel", "__version__",
 ]

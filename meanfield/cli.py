@@ -3,7 +3,8 @@
 Subcommands from other packages (``meanfield validate``, ``meanfield regions`` from
 ``sim``) are found through the ``meanfield.commands`` entry-point group, so this
 package never imports ``sim``.  Any bad input prints one line to stderr and exits
-with status 2.
+with status 2.  An expression may start with ``-`` (``meanfield point -x*tanh(x) ...``);
+``--`` also ends the options as usual.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from importlib.metadata import entry_points
 
 import numpy as np
@@ -20,28 +22,73 @@ class UsageError(ValueError):
     """Bad command-line input."""
 
 
-def _grid(text: str) -> np.ndarray:
-    """'MIN:MAX:N' -> linspace, or a comma-separated list of values."""
-    try:
-        if ":" in text:
-            lo, hi, n = text.split(":")
-            lo, hi, n = float(lo), float(hi), int(n)
-            if n < 1:
-                raise ValueError
-            return np.linspace(lo, hi, n)
-        return np.array([float(v) for v in text.split(",")])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MIN:MAX:N or a comma-separated list, got {text!r}") from None
-
-
-def _nonneg(text: str) -> float:
+def _number(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {_short(text)!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {_short(text)!r}")
     return v
+
+
+def _grid(text: str) -> np.ndarray:
+    """'MIN:MAX:N' (MIN < MAX, N >= 2) -> linspace, or increasing comma-separated values (one is fine)."""
+    form = "expected MIN:MAX:N or a comma-separated list"
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise argparse.ArgumentTypeError(f"{form}, got {_short(text)!r}")
+        lo, hi = _number(parts[0]), _number(parts[1])
+        try:
+            n = int(parts[2])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"N in MIN:MAX:N must be an integer, got {parts[2]!r}") from None
+        if n < 2:
+            raise argparse.ArgumentTypeError(f"{text}: a range needs N >= 2 points; for one value give just "
+                                             f"{parts[0]}")
+        if not lo < hi:
+            raise argparse.ArgumentTypeError(f"{text}: MIN must be below MAX (write {parts[1]}:{parts[0]}:{n})")
+        values = np.linspace(lo, hi, n)
+    else:
+        values = np.array([_number(v) for v in text.split(",")])
+        if np.any(np.diff(values) <= 0):
+            raise argparse.ArgumentTypeError(f"{_short(text)}: list the values in increasing order, each once")
+    if values[0] < 0:
+        raise argparse.ArgumentTypeError(f"{_short(text)}: standard deviations must be >= 0")
+    return values
+
+
+def _nonneg(text: str) -> float:
+    v = _number(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return v
+
+
+def _positive(text: str) -> float:
+    v = _number(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r} (a length q must be positive)")
+    return v
+
+
+RTOL_RANGE = (1e-15, 1e-2)
+
+
+def _rtol(text: str) -> float:
+    v = _number(text)
+    lo, hi = RTOL_RANGE
+    if not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected a relative tolerance in [{lo:g}, {hi:g}], got {text!r} "
+                                         f"(below {lo:g} is under float64 rounding; above {hi:g} is no result)")
+    return v
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for messages (a 999-character expression is not echoed)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit - 20]}...({len(text)} characters)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,11 +98,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = _Parser(prog="meanfield", description=__doc__.split("\n")[0] + " Mean-field theory of deep random "
                 "networks (Poole et al. 2016): phase diagrams, depth scales and derivations for any nonlinearity.")
+    p.add_argument("--version", action="version", version=f"meanfield {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     phi_help = ("nonlinearity: a name (tanh, relu, hard_tanh, erf, ...) or an expression in x, e.g. "
-                "'x*tanh(x)', 'atan(x) + x/10', 'Piecewise((x, x > 0), (exp(x) - 1, True))'")
+                "'x*tanh(x)', 'atan(x) + x/10', 'Piecewise((x, x > 0), (exp(x) - 1, True))'; it may "
+                "start with '-'")
 
     ph = sub.add_parser("phase", help="phase diagram and critical line",
                         description="Phase diagram over (sigma_w, sigma_b): q*, convergence depth, c*, chi1, "
@@ -67,10 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "1.25x the sigma_w above which q diverges for phi growing linearly)")
     ph.add_argument("--sigma-b", type=_grid, default=_grid("0:1:21"),
                     help="sigma_b grid as MIN:MAX:N or a list (default 0:1:21)")
-    ph.add_argument("--q0", type=_nonneg, default=1.0, help="initial length q^1 (default 1)")
-    ph.add_argument("--rtol", type=_nonneg, default=1e-10, help="relative tolerance of each integral (default 1e-10)")
+    ph.add_argument("--q0", type=_positive, default=1.0, help="initial length q^1 > 0 (default 1)")
+    ph.add_argument("--rtol", type=_rtol, default=1e-10,
+                    help=f"relative tolerance of each integral, in [{RTOL_RANGE[0]:g}, {RTOL_RANGE[1]:g}] "
+                         f"(default 1e-10)")
     ph.add_argument("--no-correlations", action="store_true", help="skip c* and xi_c (the 2D integrals)")
-    ph.add_argument("--out", default=None, help="output path prefix (default phase_<phi>)")
+    ph.add_argument("--out", default=None,
+                    help="output path prefix, in an existing directory (default phase_<phi>, plus a short "
+                         "hash for expressions)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
     ph.set_defaults(func=_cmd_phase)
 
@@ -92,7 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--latex", action="store_true", help="LaTeX instead of Markdown")
     dv.add_argument("--sigma-w", type=_nonneg, default=None, help="substitute this sigma_w (and give q*)")
     dv.add_argument("--sigma-b", type=_nonneg, default=None, help="substitute this sigma_b")
+    dv.add_argument("--timeout", type=_nonneg, default=None,
+                    help="seconds to wait for sympy (default: until every attempt has finished or used its "
+                         "work budget of CPU-seconds); known closed forms never wait")
     dv.set_defaults(func=_cmd_derive)
+
+    ca = sub.add_parser("cache", help="where compiled kernels are cached; their size; clear them",
+                        description="Compiled kernels live in $MEANFIELD_CACHE_DIR/kernels "
+                                    "(default ~/.cache/meanfield/kernels).")
+    ca.add_argument("action", choices=["info", "clear"], help="info: path, files, size; clear: delete them")
+    ca.set_defaults(func=_cmd_cache)
 
     for ep in entry_points(group="meanfield.commands"):
         try:
@@ -127,7 +191,13 @@ def _default_sigma_w(phi) -> np.ndarray:
 
 
 def _cmd_phase(args) -> int:
+    from .nonlinearity import registry_names
+    from .outputs import check_writable, default_prefix
     from .phase import phase_diagram
+
+    # outputs first: a bad --out fails now, not after the computation
+    args.out = str(check_writable(args.out or default_prefix("phase", args.phi, registry_names()),
+                                  suffixes=(".npz", ".csv", ".png")))
 
     if args.sigma_w is None:
         args.sigma_w = _default_sigma_w(args.phi)
@@ -236,23 +306,114 @@ def _cmd_point(args) -> int:
 
 
 def _cmd_derive(args) -> int:
-    from .derive import derive
+    from .derivation import derive
 
-    d = derive(args.phi, sigma_w=args.sigma_w, sigma_b=args.sigma_b)
+    d = derive(args.phi, sigma_w=args.sigma_w, sigma_b=args.sigma_b, timeout=args.timeout)
     print(d.to_latex() if args.latex else d.to_markdown())
     return 0
 
 
+def _cmd_cache(args) -> int:
+    from . import kernels
+
+    if args.action == "clear":
+        n = kernels.clear_cache()
+        print(f"removed {n} files from {kernels.configured_cache_dir()}")
+        return 0
+    info = kernels.cache_info()
+    print(f"kernel cache: {info.path}{'' if info.path.is_dir() else ' (does not exist yet)'}")
+    print(f"  {info.modules} compiled nonlinearities, {info.stale} of older versions, "
+          f"{info.files} files, {info.bytes / 2 ** 20:.1f} MiB")
+    return 0
+
+
+def _expressions_may_start_with_minus(parser, argv: list[str]) -> list[str]:
+    """Mark ``-x*tanh(x)`` as a positional argument, which argparse would take for an option.
+
+    A token is an expression here if it starts with a single '-', is no option of the
+    chosen command, contains 'x' or '(', and does not follow an option that takes a value.
+    The mark is a leading space, which the nonlinearity parser strips.  A value after an
+    option (``--q0 -inf``, ``--sigma-b -1:1:3``) is joined to it (``--q0=-inf``), so that
+    the option's own check explains what is wrong with it.
+    """
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    out, command, takes_value = [], None, False
+    for tok in argv:
+        if tok == "--":
+            return out + argv[len(out):]
+        if command is None:
+            if not tok.startswith("-") and sub is not None and tok in sub.choices:
+                command = sub.choices[tok]
+        elif tok.startswith("-") and not tok.startswith("--") and takes_value and out[-1].startswith("--"):
+            out[-1] = f"{out[-1]}={tok}"       # '--q0 -inf': a value, so that its own check explains it
+            takes_value = False
+            continue
+        elif (tok.startswith("-") and not tok.startswith("--") and not takes_value
+              and tok.split("=")[0] not in command._option_string_actions and ("x" in tok or "(" in tok)):
+            tok = " " + tok
+        if command is not None and tok.startswith("-"):
+            action = command._option_string_actions.get(tok.split("=")[0])
+            takes_value = action is not None and action.nargs != 0 and "=" not in tok
+        else:
+            takes_value = False
+        out.append(tok)
+    return out
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    (file or sys.stderr).write(f"meanfield: warning: {message}\n")
+
+
+def _compile_progress_wanted() -> bool:
+    """Report kernel compilation on a terminal, or when MEANFIELD_PROGRESS=1 (0 turns it off)."""
+    flag = os.environ.get("MEANFIELD_PROGRESS", "")
+    return flag == "1" or (flag != "0" and sys.stderr.isatty())
+
+
+def _quiet_matplotlib_config() -> None:
+    """With an unwritable home, point matplotlib at a temporary config dir before it warns in 2 lines:
+    the kernel cache's warning already says that the home directory cannot be written."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    import pathlib
+    import tempfile
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(pathlib.Path.home() / ".config")
+    try:
+        pathlib.Path(base, "matplotlib").mkdir(parents=True, exist_ok=True)
+        if os.access(pathlib.Path(base, "matplotlib"), os.W_OK):
+            return
+    except OSError:
+        pass
+    import atexit
+    import shutil
+
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="meanfield-mpl-")
+    atexit.register(shutil.rmtree, os.environ["MPLCONFIGDIR"], True)
+
+
 def main(argv=None) -> int:
+    _quiet_matplotlib_config()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_expressions_may_start_with_minus(parser, argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    listener = None
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            if _compile_progress_wanted():
+                from .kernels import enable_compile_progress
+                listener = enable_compile_progress()
+            return int(args.func(args) or 0)
     except (ValueError, ArithmeticError) as err:
-        sys.stderr.write(f"meanfield: error: {err}\n")
+        message = " ".join(str(err).split("\n"))
+        phi = str(getattr(args, "phi", "") or "").strip()
+        if len(phi) > 60:
+            message = message.replace(phi, _short(phi))
+        sys.stderr.write(f"meanfield: error: {_short(message, 600)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("meanfield: interrupted\n")
@@ -261,6 +422,10 @@ def main(argv=None) -> int:
         # Python's docs: point stdout at devnull so the flush at exit does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if listener is not None:
+            from .kernels import disable_compile_progress
+            disable_compile_progress(listener)
 
 
 if __name__ == "__main__":  # pragma: no cover

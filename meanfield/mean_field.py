@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from scipy.optimize import brentq
@@ -251,8 +250,8 @@ class MeanField:
             if np.sign(fs[a]) != np.sign(fs[b]):
                 roots.append(brentq(lambda q: self.length_map(q) - q, qs[a], qs[b], xtol=1e-300, rtol=1e-15))
         if ic.size == 0 and roots == []:
-            notes.append(f"V(q) = q to within quadrature error on the whole scan: the identity map, every "
-                         f"q is a fixed point")
+            notes.append("V(q) = q to within quadrature error on the whole scan: the identity map, every "
+                         "q is a fixed point")
         roots = sorted(set(float(r) for r in roots))
 
         def side_sign(lo, hi):

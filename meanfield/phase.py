@@ -11,7 +11,7 @@ import csv
 import math
 import pathlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 
 import numpy as np
@@ -93,44 +93,104 @@ class PhaseDiagram:
         return rows
 
     def plot(self):
-        """Four panels as Poole Figs. 1C, 1D, 2C, 2D; returns the matplotlib Figure."""
-        import matplotlib.pyplot as plt
+        """Four panels as Poole Figs. 1C, 1D, 2C, 2D, sigma_w horizontal; returns the matplotlib Figure.
 
-        fig, axes = plt.subplots(2, 2, figsize=(10, 8), constrained_layout=True)
-        ext = [self.sigma_b[0], self.sigma_b[-1], self.sigma_w[0], self.sigma_w[-1]]
+        q* and the convergence depth get a logarithmic colour scale when they span more than two
+        decades.  Grid points without a value are grey, one shade per reason, named in the legend
+        below the panels; the chi1 = 1 line is drawn (and listed) wherever it lies in the grid.
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.colors import ListedColormap, LogNorm
+        from matplotlib.patches import Patch
+
+        fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), layout="constrained")
+        ew, eb = _cell_edges(self.sigma_w), _cell_edges(self.sigma_b)
+        status = np.asarray(self.status).astype(int)
+        codes = sorted({int(v) for v in np.unique(status)} - {0})
+        greys = dict(zip(codes, (str(round(g, 2)) for g in np.linspace(0.45, 0.8, max(1, len(codes))))))
+        no_value = "no value here although the point is ok (undefined for this phi)"
         panels = [("q_star", "$q^*$ (Fig. 1C)"), ("convergence_depth", "layers to 1% of $q^*$ (Fig. 1D)"),
                   ("c_star", "$c^*$ (Fig. 2C)"), ("chi1", r"$\chi_1$ (Fig. 2D)")]
+        used = set()
         for ax, (name, title) in zip(axes.ravel(), panels):
-            ax.set_facecolor("0.8")  # grid points without a value (see the caption)
-            data = np.ma.masked_invalid(getattr(self, name).astype(float))
-            im = ax.imshow(data, origin="lower", aspect="auto", extent=ext, cmap="viridis")
-            fig.colorbar(im, ax=ax)
+            data = np.asarray(getattr(self, name), dtype=float)
+            ax.set_facecolor("0.92")                      # status ok but no value: see `no_value`
+            for code in codes:
+                mask = status == code
+                layer = np.ma.masked_where(~mask, np.zeros(status.shape))
+                ax.pcolormesh(ew, eb, layer.T, cmap=ListedColormap([greys[code]]), shading="flat")
+                used.add(code)
+            if np.any((status == 0) & ~np.isfinite(data)):
+                used.add(None)
+            finite = data[np.isfinite(data)]
+            norm = None
+            if name in ("q_star", "convergence_depth"):
+                pos = finite[finite > 0]
+                if pos.size and pos.max() > 100 * pos.min():
+                    norm = LogNorm(vmin=pos.min(), vmax=pos.max())
+                    data = np.where(data > 0, data, np.nan)
+            values = np.ma.masked_invalid(data)
+            if finite.size:
+                mesh = ax.pcolormesh(ew, eb, values.T, cmap="viridis", norm=norm, shading="flat")
+                fig.colorbar(mesh, ax=ax, label="log scale" if norm is not None else None)
             ax.set_title(title)
-            ax.set_xlabel(r"$\sigma_b$")
-            ax.set_ylabel(r"$\sigma_w$")
+            ax.set_xlabel(r"$\sigma_w$")
+            ax.set_ylabel(r"$\sigma_b$")
+            ax.set_xlim(ew[0], ew[-1])
+            ax.set_ylim(eb[0], eb[-1])
             if name in ("c_star", "chi1"):
-                ok = np.isfinite(self.critical_sigma_w)
-                ax.plot(self.sigma_b[ok], self.critical_sigma_w[ok], "w--", lw=1.5, label=r"$\chi_1 = 1$")
-                ax.set_ylim(self.sigma_w[0], self.sigma_w[-1])
-                ax.legend(loc="upper left", fontsize=8)
+                crit = np.asarray(self.critical_sigma_w, dtype=float)
+                ok = np.isfinite(crit) & (crit >= ew[0]) & (crit <= ew[-1])
+                if ok.any():
+                    style = "w--" if ok.sum() > 1 else "wo"
+                    ax.plot(crit[ok], self.sigma_b[ok], style, lw=1.5, label=r"$\chi_1 = 1$")
+                # further branches: critical points above the lowest one at the same sigma_b
+                more = [(p.sigma_w, p.sigma_b) for p in self.critical_points
+                        if p.critical and ew[0] <= p.sigma_w <= ew[-1]
+                        and not np.any(np.isclose(p.sigma_w, crit[self.sigma_b == p.sigma_b]))]
+                if more:
+                    ax.plot(*zip(*more), "w.", ms=4, label=r"$\chi_1 = 1$, other branches")
+                if ok.any() or more:
+                    ax.legend(loc="upper right", fontsize=8)
         fig.suptitle(f"Mean-field phase diagram of phi = {self.phi}")
-        missing = sorted({int(v) for v in np.unique(self.status)} - {0})
-        if missing:
-            fig.text(0.5, -0.01, "grey: " + "; ".join(STATUS[m] for m in missing), ha="center",
-                     va="top", fontsize=9)
+        handles = [Patch(facecolor=greys[c], edgecolor="k", lw=0.5, label=self.reasons.get(c, f"status {c}"))
+                   for c in codes if c in used]
+        if None in used:
+            handles.append(Patch(facecolor="0.92", edgecolor="k", lw=0.5, label=no_value))
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", fontsize=8, ncols=1, frameon=False,
+                       title="grid points without a value", title_fontsize=8)
         return fig
 
     def save(self, path) -> dict[str, pathlib.Path]:
-        """Write ``<path>.npz``, ``<path>.csv`` (one row per grid point) and ``<path>.png``."""
+        """Write ``<path>.npz`` (everything, for :meth:`load`), ``<path>.csv`` (one row per grid point)
+        and ``<path>.png`` (:meth:`plot`).
+
+        The directory must exist and be writable (checked before anything is written).
+        """
+        import json
+
+        import matplotlib.pyplot as plt
+
+        from .outputs import check_writable
+
         path = pathlib.Path(path)
         if path.suffix in (".npz", ".csv", ".png"):
             path = path.with_suffix("")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = check_writable(path, (".npz", ".csv", ".png"), what="path")
+        npz, csv_path, png = (pathlib.Path(f"{path}{s}") for s in (".npz", ".csv", ".png"))
+        stored = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "reasons":
+                stored[f.name] = np.asarray(json.dumps({str(k): r for k, r in v.items()}))
+            elif f.name == "critical_points":   # one named column per CriticalPoint field
+                for g in fields(CriticalPoint):
+                    stored[f"critical_points.{g.name}"] = np.asarray([getattr(p, g.name) for p in v])
+            else:
+                stored[f.name] = np.asarray(v)
+        np.savez(npz, **stored)
         arrays = {k: getattr(self, k) for k in self.ARRAYS}
-        npz = path.with_suffix(".npz")
-        np.savez(npz, sigma_w=self.sigma_w, sigma_b=self.sigma_b, critical_sigma_w=self.critical_sigma_w,
-                 phi=self.phi, q0=self.q0, rtol=self.rtol, **arrays)
-        csv_path = path.with_suffix(".csv")
         with csv_path.open("w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["sigma_w", "sigma_b", *self.ARRAYS, "reason"])
@@ -138,13 +198,53 @@ class PhaseDiagram:
                 for j, sb in enumerate(self.sigma_b):
                     st = int(self.status[i, j])
                     w.writerow([repr(float(sw)), repr(float(sb)),
-                                *[repr(float(arrays[k][i, j])) for k in self.ARRAYS[:-1]], st, STATUS[st]])
-        import matplotlib.pyplot as plt
+                                *[repr(float(arrays[k][i, j])) for k in self.ARRAYS[:-1]], st,
+                                self.reasons.get(st, STATUS.get(st, ""))])
         fig = self.plot()
-        png = path.with_suffix(".png")
         fig.savefig(png, dpi=120, bbox_inches="tight")
         plt.close(fig)
         return {"npz": npz, "csv": csv_path, "png": png}
+
+    @classmethod
+    def load(cls, path) -> PhaseDiagram:
+        """The PhaseDiagram that :meth:`save` wrote to ``<path>.npz`` (``path`` with or without ``.npz``)."""
+        import json
+
+        path = pathlib.Path(path)
+        if path.suffix in (".npz", ".csv", ".png"):
+            path = path.with_suffix("")
+        npz = pathlib.Path(f"{path}.npz")
+        with np.load(npz, allow_pickle=False) as data:
+            values = {}
+            for f in fields(cls):
+                if f.name == "critical_points":
+                    cols = [g.name for g in fields(CriticalPoint)]
+                    if all(f"critical_points.{c}" in data.files for c in cols):
+                        columns = [data[f"critical_points.{c}"].tolist() for c in cols]
+                        values[f.name] = tuple(CriticalPoint(**dict(zip(cols, row))) for row in zip(*columns))
+                    continue        # files of older versions: no critical points stored, default ()
+                if f.name not in data.files:
+                    if f.name == "reasons":
+                        continue
+                    raise ValueError(f"{npz} lacks {f.name!r}: not written by PhaseDiagram.save of this version")
+                v = data[f.name]
+                if f.name == "reasons":
+                    values[f.name] = {int(k): r for k, r in json.loads(str(v)).items()}
+                elif v.ndim == 0:
+                    values[f.name] = v.item()
+                else:
+                    values[f.name] = v
+        return cls(**values)
+
+
+def _cell_edges(centres: np.ndarray) -> np.ndarray:
+    """Edges of the cells around grid values (for pcolormesh); one value gets a cell of its own."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        half = 0.05 * max(abs(c[0]), 1.0)
+        return np.array([c[0] - half, c[0] + half])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
 def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.01,

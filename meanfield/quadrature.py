@@ -25,10 +25,22 @@ _ORDER_NAMES = {0: "phi", 1: "phi'", 2: "phi''"}
 
 
 def check_status(status: int, what: str, nonlinearity) -> None:
-    """Raise the exception that a kernel status code stands for (0 is success)."""
+    """Raise the exception that a kernel status code stands for (0 is success).
+
+    For a divergent or non-finite integrand of a phi that grows like
+    :math:`e^{a x^2}`, the message says where the Gaussian moments diverge:
+    :math:`E[\\phi(\\sqrt{q} z)^2]` is finite only for :math:`q < 1/(4a)`.
+    """
     status = int(status)
     if status == 0:
         return
+    if status in (2, 3):
+        a = _gaussian_growth(nonlinearity)
+        if a is not None:
+            raise DivergentIntegralError(
+                f"{what} for phi = {nonlinearity.name} diverges: phi grows like exp({a:.6g} x^2), so the "
+                f"Gaussian moments of phi^2 (and phi'^2, phi''^2) are infinite for q >= 1/(4*{a:.6g}) = "
+                f"{1 / (4 * a):.6g}; use sigma_w, sigma_b and q0 that keep q below that")
     if status == 2:
         raise DivergentIntegralError(
             f"{what} for phi = {nonlinearity.name}: the integrand is not finite (overflow or a "
@@ -39,6 +51,23 @@ def check_status(status: int, what: str, nonlinearity) -> None:
             f"standard deviations (phi grows too fast for the Gaussian measure)")
     raise NotConvergedError(f"{what} for phi = {nonlinearity.name}: adaptive quadrature did not reach "
                             f"its tolerance; loosen rtol or check phi for singularities")
+
+
+def _gaussian_growth(nonlinearity) -> float | None:
+    """a > 0 if log|phi(x)| ~ a x^2 as |x| -> infinity on either side, else None (exact arithmetic)."""
+    import sympy as sp
+
+    from .expression import x
+    try:
+        rates = []
+        for sign in (-1, 1):
+            r = [float(sp.N(sp.log(sp.Abs(nonlinearity.pw.subs(x, sign * big))) / big ** 2, 15))
+                 for big in (sp.Integer(10) ** 3, sp.Integer(10) ** 4)]
+            if r[1] > 1e-6 and abs(r[1] - r[0]) <= 1e-3 * r[1]:
+                rates.append(r[1])
+        return float(f"{max(rates):.4g}") if rates else None   # log|x|/x^2 corrections are below 1e-6
+    except (TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def gauss_expect(nonlinearity, kind: int, q: float, rtol: float = RTOL) -> float:

@@ -6,26 +6,93 @@ followed by the algorithm in ``_template.py``, to a module in the cache director
 (``$MEANFIELD_CACHE_DIR``, default ``~/.cache/meanfield``), which is imported and
 compiled by Numba with ``cache=True``: a second process reuses the machine code.
 The file is only rewritten when its content changes, so Numba's cache stays valid.
+
+Robustness: a cache directory that cannot be written (read-only ``$HOME`` or
+``$MEANFIELD_CACHE_DIR``) is replaced by a temporary directory for this process, with
+one warning.  Module files are written to a unique temporary name and renamed into
+place (atomic), so processes compiling the same phi at once never see a half-written
+file; Numba writes its own cache files the same way.  Modules of another template
+version (``nl_<key>_<other hash>``) are pruned when a new module is written, once they are a
+week old (another installed version may still be using them).
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import os
 import pathlib
+import shutil
 import sys
+import tempfile
+import threading
+import time
 import types
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 _TEMPLATE = (pathlib.Path(__file__).with_name("_template.py")).read_text()
 _TEMPLATE_HASH = hashlib.sha256(_TEMPLATE.encode()).hexdigest()[:10]
 
 
-def cache_dir() -> pathlib.Path:
-    """Where generated kernel modules (and Numba's cache of them) live."""
+class CacheDirWarning(UserWarning):
+    """The kernel cache directory cannot be written; a temporary one is used instead."""
+
+
+class CacheInfo(NamedTuple):
+    """What ``meanfield cache info`` reports."""
+    path: pathlib.Path
+    modules: int          # generated kernel modules of this version
+    stale: int            # modules of other template versions (pruned once a week old)
+    files: int            # every file, Numba's machine code included
+    bytes: int
+
+
+_fallback: dict = {}      # configured directory -> temporary directory used instead (per process)
+_fallback_lock = threading.Lock()
+
+
+def configured_cache_dir() -> pathlib.Path:
+    """The kernel directory as configured (``$MEANFIELD_CACHE_DIR/kernels`` or ``~/.cache/meanfield/kernels``)."""
     root = os.environ.get("MEANFIELD_CACHE_DIR")
     path = pathlib.Path(root) if root else pathlib.Path.home() / ".cache" / "meanfield"
     return path / "kernels"
+
+
+def cache_dir() -> pathlib.Path:
+    """Where generated kernel modules (and Numba's cache of them) live.
+
+    The configured directory (:func:`configured_cache_dir`) if it can be created and
+    written; else a temporary directory, removed at exit, with one
+    :class:`CacheDirWarning` per process (kernels then compile in every process).
+    """
+    wanted = configured_cache_dir()
+    with _fallback_lock:
+        if wanted in _fallback:
+            return _fallback[wanted]
+        problem = _unwritable(wanted)
+        if problem is None:
+            return wanted
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="meanfield-kernels-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        _fallback[wanted] = tmp
+    warnings.warn(f"kernel cache {wanted} is not writable ({problem}); compiling into {tmp} for this "
+                  f"process only (set MEANFIELD_CACHE_DIR to a writable directory to keep kernels)",
+                  CacheDirWarning, stacklevel=2)
+    return tmp
+
+
+def _unwritable(directory: pathlib.Path) -> str | None:
+    """Why ``directory`` cannot hold the cache, or None if it can."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
 
 
 def module_source(nonlinearity) -> str:
@@ -46,15 +113,24 @@ def module_source(nonlinearity) -> str:
     return "\n".join(header) + "\n\n" + _TEMPLATE
 
 
-def _load(key: str, source: str) -> types.ModuleType:
+def _load(key: str, source: str, label: str = "") -> types.ModuleType:
     directory = cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"nl_{key}_{_TEMPLATE_HASH}.py"
     if not path.exists() or path.read_text() != source:
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(source)
-        os.replace(tmp, path)
+        # a unique temporary name per writer (process and thread), then an atomic rename:
+        # readers see the old file or the new one, never a mixture
+        fd, tmp = tempfile.mkstemp(prefix=f".nl_{key}_", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(source)
+            os.replace(tmp, path)
+        except BaseException:
+            pathlib.Path(tmp).unlink(missing_ok=True)
+            raise
+        prune_cache(directory)
     name = f"meanfield_kernels_{key}_{_TEMPLATE_HASH}"
+    label = label or key
+    _labels[name] = label if len(label) <= 60 else label[:50] + "..."
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -66,10 +142,139 @@ def _load(key: str, source: str) -> types.ModuleType:
     return module
 
 
+def _kernel_files(directory: pathlib.Path):
+    """(path, template hash or None) of every file meanfield put in ``directory``."""
+    out = []
+    for p in list(directory.glob("nl_*")) + list(directory.glob("__pycache__/nl_*")) + \
+            list(directory.glob(".nl_*.tmp")):
+        stem = p.name.split(".")[0]                      # nl_<key>_<hash>
+        parts = stem.split("_")
+        out.append((p, parts[2] if len(parts) >= 3 and not p.name.startswith(".") else None))
+    return out
+
+
+#: Files of another template version are pruned once this old: two meanfield versions sharing a
+#: cache (two checkouts, two virtual environments) must not delete each other's fresh kernels.
+STALE_AFTER_S = 7 * 86400.0
+#: Temporary files of writers that crashed; a younger one may be being written now.
+TMP_AFTER_S = 3600.0
+
+
+def prune_cache(directory=None, stale_after_s: float = STALE_AFTER_S, tmp_after_s: float = TMP_AFTER_S) -> int:
+    """Delete kernel files of other template versions, and temporary files left by crashed writers.
+
+    Runs whenever a new kernel module is written.  Returns the number of files removed.
+    """
+    directory = pathlib.Path(directory) if directory is not None else cache_dir()
+    removed = 0
+    now = time.time()
+    for p, version in _kernel_files(directory):
+        try:
+            age = now - p.stat().st_mtime
+            if (version is None and age > tmp_after_s) or \
+                    (version is not None and version != _TEMPLATE_HASH and age > stale_after_s):
+                p.unlink()
+                removed += 1
+        except OSError:  # another process pruned it first, or it is not ours to remove
+            pass
+    return removed
+
+
+def cache_info(directory=None) -> CacheInfo:
+    """Where the kernel cache is and how much it holds (see ``meanfield cache info``)."""
+    directory = pathlib.Path(directory) if directory is not None else configured_cache_dir()
+    files = [p for p in directory.rglob("*") if p.is_file()] if directory.is_dir() else []
+    versions = [v for p, v in _kernel_files(directory) if p.suffix == ".py" and p.parent == directory]
+    return CacheInfo(path=directory, modules=sum(v == _TEMPLATE_HASH for v in versions),
+                     stale=sum(v is not None and v != _TEMPLATE_HASH for v in versions), files=len(files),
+                     bytes=sum(p.stat().st_size for p in files))
+
+
+def clear_cache(directory=None) -> int:
+    """Delete every file meanfield put in the kernel cache; returns how many."""
+    directory = pathlib.Path(directory) if directory is not None else configured_cache_dir()
+    if not directory.is_dir():
+        return 0
+    removed = 0
+    for p, _ in _kernel_files(directory):
+        try:
+            p.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+# --- progress while Numba compiles (off unless enable_compile_progress is called) ---------
+
+_labels: dict = {}        # kernel module name -> what to call phi in messages
+
+
+def enable_compile_progress(stream=None):
+    """Write a line to ``stream`` (default stderr) when kernels compile, and the time when done.
+
+    Only actual compilations are reported: Numba raises no compile event when it
+    loads machine code from its cache.  Returns the listener (pass it to
+    :func:`disable_compile_progress`).
+    """
+    from numba.core import event
+
+    class Listener(event.Listener, _CompileProgress):
+        def on_start(self, ev):
+            self._report(ev)
+
+        def on_end(self, ev):
+            self._report(ev)
+
+    listener = Listener(stream)
+    event.register("numba:compile", listener)
+    return listener
+
+
+def disable_compile_progress(listener) -> None:
+    from numba.core import event
+    event.unregister("numba:compile", listener)
+
+
+class _CompileProgress:
+    """Numba event listener: reports the outermost compilation of a kernel module's function."""
+
+    def __init__(self, stream=None):
+        self.stream = stream
+        self.depth = 0
+        self.start = 0.0
+        self.announced = set()
+
+    def _module(self, ev):
+        disp = (ev.data or {}).get("dispatcher")
+        return getattr(getattr(disp, "py_func", None), "__module__", "") or ""
+
+    def _report(self, ev):
+        if not self._module(ev).startswith("meanfield_kernels_") and self.depth == 0:
+            return
+        stream = self.stream or sys.stderr
+        if ev.is_start:
+            self.depth += 1
+            if self.depth == 1:
+                self.start = time.perf_counter()
+                name = self._module(ev)
+                func = getattr(ev.data["dispatcher"].py_func, "__name__", "?")
+                first = name not in self.announced
+                self.announced.add(name)
+                stream.write(f"meanfield: compiling kernels for phi = {_labels.get(name, name)} ({func}"
+                             f"{'; first use, cached afterwards' if first else ''}) ...")
+                stream.flush()
+        else:
+            self.depth = max(0, self.depth - 1)
+            if self.depth == 0:
+                stream.write(f" done in {time.perf_counter() - self.start:.1f} s\n")
+                stream.flush()
+
+
 def kernels_for(nonlinearity) -> types.ModuleType:
     """The compiled kernel module of ``nonlinearity`` (built once per process)."""
     # the key names phi exactly, so the (sympy-printed) source is generated once per key
-    return _loaded(nonlinearity.key) or _load(nonlinearity.key, module_source(nonlinearity))
+    return _loaded(nonlinearity.key) or _load(nonlinearity.key, module_source(nonlinearity), nonlinearity.name)
 
 
 def _loaded(key: str) -> types.ModuleType | None:

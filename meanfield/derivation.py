@@ -2,42 +2,60 @@ r"""Symbolic derivation of the mean-field theory for a given nonlinearity.
 
 ``derive(phi)`` writes out, for one nonlinearity, every quantity of Poole et al.
 (2016) as an integral (eqs. 3, 5-9), the depth scales of Schoenholz et al. (2017),
-and a closed form wherever one is found:
+and a closed form wherever one is known or found:
 
-1. sympy integrates the Gaussian averages in a symbol :math:`q > 0`, one smooth
-   piece of a ``Piecewise`` at a time (the pieces meet at the kinks).  sympy can
-   run for minutes on integrals it cannot do, so every attempt runs in its own
-   process, all in parallel, and whatever has not finished after ``timeout``
-   seconds is stopped and reported as "no closed form found".
-2. Where sympy fails, a small table of published kernels is used (ReLU:
-   arc-cosine kernels, Cho & Saul 2009; erf: Williams 1997), marked
-   "known result" with its reference; ``tests/test_derive.py`` checks every
-   entry against the mpmath reference.
+1. Known kernels first (:mod:`meanfield.closed_forms`: ReLU, leaky ReLU, abs and
+   linear maps, steps, erf, sin, cos), marked "known result" with their reference.
+   These never depend on sympy or on time.
+2. For the other moments sympy integrates the Gaussian averages in a symbol
+   :math:`q > 0`, one smooth piece of a ``Piecewise`` at a time.  Every attempt runs
+   in its own process with a **work budget** of ``work`` CPU-seconds (``RLIMIT_CPU``,
+   where the platform has it): CPU time, unlike wall-clock time, does not grow when
+   other jobs share the machine, so whether an attempt finishes does not depend on
+   the machine's load.  ``timeout`` (wall-clock seconds, default none) only limits
+   how long ``derive`` waits; an attempt it stopped waiting for is reported as
+   such, never as "no closed form".  Waiting ends as soon as every attempt is done.
 
 The result renders as Markdown (``$$``-delimited LaTeX, plus a plain-text line per
-closed form so that it reads in a terminal) or as a standalone LaTeX document.
+closed form so that it reads in a terminal) or as a standalone LaTeX document; both
+are printed from the sympy expressions (``sympy.latex``, ``sympy.sstr``).
 """
 from __future__ import annotations
 
 import dataclasses
+import enum
+import math
 import multiprocessing
-import re
+import multiprocessing.connection
+import signal
 import time
+from typing import NamedTuple
 
 import sympy as sp
 
+from .closed_forms import SIGMA_B, SIGMA_W, C, KnownKernel, Q, known_kernel
 from .expression import x
-from .nonlinearity import Nonlinearity, as_nonlinearity
+from .nonlinearity import as_nonlinearity
 
-#: Symbols of the derivation: variance, correlation, weight and bias scales.
-Q = sp.Symbol("q", positive=True)
-C = sp.Symbol("c", real=True)
-SIGMA_W = sp.Symbol("sigma_w", positive=True)
-SIGMA_B = sp.Symbol("sigma_b", nonnegative=True)
+__all__ = ["SIGMA_B", "SIGMA_W", "WORK", "C", "Derivation", "Moment", "Q", "derive"]
+
 _Z1, _Z2 = sp.symbols("z_1 z_2", real=True)
 
-#: Seconds allowed to all sympy attempts together (they run in parallel).
-TIMEOUT = 5.0
+#: CPU-seconds allowed to each sympy attempt (they run in parallel processes).
+WORK = 5.0
+
+
+class Outcome(enum.Enum):
+    """How one sympy attempt ended."""
+    FOUND = "found"
+    NONE = "no closed form"          # sympy returned an unevaluated integral or failed
+    BUDGET = "out of work budget"    # the attempt used up its CPU-seconds
+    NOT_WAITED = "not waited for"    # derive() stopped waiting (timeout)
+
+
+class Attempt(NamedTuple):
+    outcome: Outcome
+    value: object = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +169,7 @@ class Derivation:
                 r"\begin{document}" "\n" + body + "\n" r"\end{document}" "\n")
 
 
-def derive(phi, sigma_w=None, sigma_b=None, timeout=TIMEOUT) -> Derivation:
+def derive(phi, sigma_w=None, sigma_b=None, timeout=None, work=WORK) -> Derivation:
     r"""Derive the mean-field quantities of ``phi`` symbolically.
 
     Parameters
@@ -160,19 +178,28 @@ def derive(phi, sigma_w=None, sigma_b=None, timeout=TIMEOUT) -> Derivation:
         Registry name, expression string in ``x`` or sympy expression.
     sigma_w, sigma_b : float, optional
         Substituted for :math:`\sigma_w, \sigma_b` in every closed form when given.
-    timeout : float
-        Seconds allowed to all sympy integration attempts together.
+    timeout : float or None
+        Wall-clock seconds to wait for the sympy attempts (None: until each has
+        finished or used up its work budget).  Only limits waiting: a moment whose
+        attempt was not waited for says so in its ``source``.
+    work : float or None
+        CPU-seconds each sympy attempt may use (None: unlimited).  Closed forms from
+        :mod:`meanfield.closed_forms` need no attempt.
 
     Returns
     -------
     Derivation
     """
+    for name, v in (("timeout", timeout), ("work", work)):
+        if v is not None and not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
+            raise ValueError(f"{name} must be a number of seconds >= 0 or None, got {v!r}")
     nl = as_nonlinearity(phi)
     sw = SIGMA_W if sigma_w is None else _exact(sigma_w, "sigma_w")
     sb = SIGMA_B if sigma_b is None else _exact(sigma_b, "sigma_b")
     kinks = tuple(sp.nsimplify(k) for k in nl.kinks)
     deltas_d1 = _deltas(nl.pw, kinks)
     deltas_d2 = _deltas(nl.d1, kinks)
+    known = _known_moments(known_kernel(nl))
 
     tasks = {"second": (_moment_1d, (nl.pw ** 2, kinks))}
     if not deltas_d1:
@@ -182,28 +209,58 @@ def derive(phi, sigma_w=None, sigma_b=None, timeout=TIMEOUT) -> Derivation:
     if not kinks:  # sympy's double integrals of Piecewise are hopeless; smooth phi only
         tasks["cross"] = (_moment_2d, (nl.pw,))
         tasks["cross_slope"] = (_moment_2d, (nl.d1,))
-    found = _run_with_deadline(tasks, timeout)
+    tasks = {k: t for k, t in tasks.items() if k not in known}
+    found = _run_attempts(tasks, work=work, timeout=timeout)
 
-    known = _known_kernels(nl)
     jump_d1 = "undefined: phi jumps, so phi' holds a Dirac delta (the average is infinite)"
     jump_d2 = "undefined: phi' jumps, so phi'' holds a Dirac delta whose square is not integrable"
+
+    def moment(integrand, key, undefined=None):
+        if undefined:
+            return Moment(integrand, None, undefined)
+        if key in known:
+            return Moment(integrand, known[key][0], known[key][1])
+        return _from_attempt(integrand, found.get(key, Attempt(Outcome.NONE)), work, timeout)
+
     moments = {
-        "second": _moment(_E1(r"\phi(\sqrt{q}\,z)^2"), found, known, "second"),
-        "slope": (_moment(_E1(r"\phi'(\sqrt{q}\,z)^2"), found, known, "slope") if not deltas_d1
-                  else Moment(_E1(r"\phi'(\sqrt{q}\,z)^2"), None, jump_d1)),
-        "curvature": (_moment(_E1(r"\phi''(\sqrt{q}\,z)^2"), found, known, "curvature") if not deltas_d2
-                      else Moment(_E1(r"\phi''(\sqrt{q}\,z)^2"), None, jump_d2)),
-        "cross": _moment(_E2(r"\phi(u_1)\,\phi(u_2)"), found, known, "cross"),
-        "cross_slope": (_moment(_E2(r"\phi'(u_1)\,\phi'(u_2)"), found, known, "cross_slope")
-                        if not deltas_d1 else Moment(_E2(r"\phi'(u_1)\,\phi'(u_2)"), None, jump_d1)),
+        "second": moment(_E1(r"\phi(\sqrt{q}\,z)^2"), "second"),
+        "slope": moment(_E1(r"\phi'(\sqrt{q}\,z)^2"), "slope", deltas_d1 and jump_d1),
+        "curvature": moment(_E1(r"\phi''(\sqrt{q}\,z)^2"), "curvature", deltas_d2 and jump_d2),
+        "cross": moment(_E2(r"\phi(u_1)\,\phi(u_2)"), "cross"),
+        "cross_slope": moment(_E2(r"\phi'(u_1)\,\phi'(u_2)"), "cross_slope", deltas_d1 and jump_d1),
     }
     subs = {SIGMA_W: sw, SIGMA_B: sb}
     d = Derivation(name=nl.name, phi=nl.pw, dphi=nl.d1, d2phi=nl.d2, deltas_d1=deltas_d1,
                    deltas_d2=deltas_d2, sigma_w=sw, sigma_b=sb, **moments)
     if sigma_w is not None and sigma_b is not None and d.length_map is not None:
-        roots = _run_with_deadline({"q_star": (_fixed_points, (d.length_map.subs(subs),))}, timeout)
-        d = dataclasses.replace(d, q_star=tuple(roots.get("q_star") or ()))
+        roots = _run_attempts({"q_star": (_fixed_points, (d.length_map.subs(subs),))}, work=work,
+                              timeout=timeout)["q_star"]
+        d = dataclasses.replace(d, q_star=tuple(roots.value or ()) if roots.outcome is Outcome.FOUND else ())
     return d
+
+
+def _known_moments(k: KnownKernel | None) -> dict:
+    """{moment: (expr, source)} from a closed-form kernel (its 1D moments are the kernels at c = 1)."""
+    if k is None:
+        return {}
+    src = f"known result, {k.source}"
+    out = {"second": k.second, "cross": k.cross_at(), "slope": k.slope, "cross_slope": k.cross_slope_at(),
+           "curvature": k.curvature}
+    return {key: (v, src) for key, v in out.items() if v is not None}
+
+
+def _from_attempt(integrand, attempt: Attempt, work, timeout) -> Moment:
+    if attempt.outcome is Outcome.FOUND and attempt.value is not None:
+        return Moment(integrand, attempt.value, "sympy")
+    if attempt.outcome is Outcome.BUDGET:
+        why = (f"no closed form found within sympy's work budget ({work:g} CPU-seconds; "
+               f"raise it with derive(..., work=...))")
+    elif attempt.outcome is Outcome.NOT_WAITED:
+        why = (f"not known: derive() stopped waiting for sympy after {timeout:g} s (--timeout); "
+               f"the attempt had not finished")
+    else:
+        why = "no closed form found (sympy returned the integral unevaluated)"
+    return Moment(integrand, None, why)
 
 
 def _exact(value, name):
@@ -280,7 +337,22 @@ def _tidy(e):
     return e
 
 
-def _child(conn, fn, args):
+_BUDGET_EXIT = 86   # exit status of a child that used up its CPU-seconds
+
+
+def _child(conn, fn, args, work):
+    if work is not None:
+        try:
+            import os
+            import resource
+            # CPU-seconds, not wall-clock: the budget buys the same work however loaded the machine is.
+            # At the soft limit the kernel sends SIGXCPU: exit at once, without a core dump
+            signal.signal(signal.SIGXCPU, lambda *_: os._exit(_BUDGET_EXIT))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            soft = max(1, math.ceil(work))
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+        except (ImportError, AttributeError, ValueError, OSError):  # pragma: no cover - no RLIMIT_CPU (Windows)
+            pass
     try:
         conn.send(fn(*args))
     except Exception:  # a failed attempt is "no closed form", not an error of derive()
@@ -289,32 +361,48 @@ def _child(conn, fn, args):
         conn.close()
 
 
-def _run_with_deadline(tasks, timeout):
-    """Run ``{key: (fn, args)}`` each in a child process; results of those done by ``timeout``."""
+def _run_attempts(tasks, work, timeout) -> dict:
+    """Run ``{key: (fn, args)}`` each in a child process; ``{key: Attempt}``.
+
+    A child is stopped by the kernel when it has used ``work`` CPU-seconds (SIGXCPU);
+    ``timeout`` (wall-clock) only bounds the waiting.  Returns as soon as every child
+    has ended.
+    """
+    if work == 0:
+        return {key: Attempt(Outcome.BUDGET) for key in tasks}
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     running = {}
     for key, (fn, args) in tasks.items():
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+        proc = ctx.Process(target=_child, args=(child, fn, args, work), daemon=True)
         proc.start()
         child.close()
         running[key] = (proc, parent)
     results = {}
-    deadline = time.monotonic() + timeout
-    while running and time.monotonic() < deadline:
-        for key in [k for k, (_, conn) in running.items() if conn.poll()]:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while running:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
+        ready = multiprocessing.connection.wait([c for _, c in running.values()], timeout=left)
+        for key in [k for k, (_, conn) in running.items() if conn in ready]:
             proc, conn = running.pop(key)
             try:
-                results[key] = conn.recv()
-            except EOFError:  # the child died without an answer
-                results[key] = None
+                value = conn.recv()
+                results[key] = Attempt(Outcome.FOUND if value is not None else Outcome.NONE, value)
+            except EOFError:  # the child died without an answer: out of CPU budget, or crashed
+                proc.join()
+                budget_codes = (_BUDGET_EXIT, -getattr(signal, "SIGXCPU", 0), -getattr(signal, "SIGKILL", 9))
+                cpu_killed = proc.exitcode in budget_codes
+                results[key] = Attempt(Outcome.BUDGET if cpu_killed else Outcome.NONE)
             proc.join()
-        time.sleep(0.02)
-    for proc, conn in running.values():  # over time: stop our own children
+            conn.close()
+    for key, (proc, conn) in running.items():  # not waited for: stop our own children
         proc.terminate()
         proc.join()
         conn.close()
+        results[key] = Attempt(Outcome.NOT_WAITED)
     return results
 
 
@@ -330,41 +418,6 @@ def _deltas(expr, kinks):
         if jump != 0:
             out.append((k, jump))
     return tuple(out)
-
-
-_NOT_FOUND = "no closed form found"
-_CHO_SAUL = "known result, arc-cosine kernel: Cho & Saul 2009"
-_WILLIAMS = "known result, Williams 1997"
-
-
-def _known_kernels(nl: Nonlinearity) -> dict:
-    """Published Gaussian kernels ``{moment: (expr, source)}`` for ReLU and erf (else empty).
-
-    The 1D moments are the kernels at c = 1.
-    """
-    if nl.key == Nonlinearity("relu").key:
-        theta = sp.acos(C)
-        cross = Q / (2 * sp.pi) * (sp.sqrt(1 - C ** 2) + (sp.pi - theta) * C)
-        cross_slope = (sp.pi - theta) / (2 * sp.pi)
-        source = _CHO_SAUL
-    elif nl.key == Nonlinearity("erf").key:
-        cross = 2 / sp.pi * sp.asin(2 * C * Q / (1 + 2 * Q))
-        # d/dq12 of the Williams kernel, with q12 = c q
-        cross_slope = 4 / (sp.pi * sp.sqrt((1 + 2 * Q) ** 2 - 4 * C ** 2 * Q ** 2))
-        source = _WILLIAMS
-    else:
-        return {}
-    return {"cross": (cross, source), "cross_slope": (cross_slope, source),
-            "second": (sp.simplify(cross.subs(C, 1)), source),
-            "slope": (sp.simplify(cross_slope.subs(C, 1)), source)}
-
-
-def _moment(integrand, found, known, key) -> Moment:
-    if found.get(key) is not None:
-        return Moment(integrand, found[key], "sympy")
-    if key in known:
-        return Moment(integrand, *known[key])
-    return Moment(integrand, None, _NOT_FOUND)
 
 
 def _E1(arg):
@@ -402,34 +455,64 @@ def _plain(e) -> str:
     return sp.sstr(e)
 
 
+class _Em(str):
+    """Emphasised prose."""
+
+
+class _Code(str):
+    """A name in code font (phi', meanfield.MeanField)."""
+
+
+class _Plain(str):
+    """Prose from outside this module (escaped for LaTeX)."""
+
+
+class _Expr(NamedTuple):
+    """A sympy expression inside prose (optionally ``lhs = expr``): plain text in Markdown, math in LaTeX."""
+    expr: object
+    lhs: str = ""
+
+
+def _inline(part, markdown: bool) -> str:
+    """One piece of a paragraph; a bare str is prose written here (LaTeX-safe, math in $...$)."""
+    if isinstance(part, _Expr):
+        lhs = f"{part.lhs} = " if part.lhs else ""
+        return f"`{lhs}{_plain(part.expr)}`" if markdown else f"${lhs}{_latex(part.expr)}$"
+    if isinstance(part, _Em):
+        return f"*{part}*" if markdown else f"\\emph{{{_tex_escape(part)}}}"
+    if isinstance(part, _Code):
+        return f"`{part}`" if markdown else f"\\texttt{{{_tex_escape(part)}}}"
+    if isinstance(part, _Plain):
+        return str(part) if markdown else _tex_escape(part)
+    return part
+
+
 def _render(d: Derivation, st: _Style):
     def eq(tex, tag):
         return st.equation.format(tex=tex, tag=tag)
 
-    def text(s):
-        if not st.markdown:
-            s = re.sub(r"\*([^*]+)\*", r"\\emph{\1}", s.replace("`", ""))
-        return st.paragraph.format(text=s)
+    def text(*parts):
+        return st.paragraph.format(text="".join(_inline(p, st.markdown) for p in parts))
 
     def closed(label, tex_lhs, plain_lhs, moment_or_expr, source, tag):
         """A closed form as equation + plain line, or a sentence saying there is none."""
         if moment_or_expr is None:
-            if source == _NOT_FOUND:
-                return [text(f"{label}: none found (sympy failed or ran out of time); "
-                             f"`meanfield.MeanField` evaluates it by quadrature.")]
-            return [text(f"{label}: {source}.")]
+            if source.startswith("undefined"):
+                return [text(f"{label}: ", _Plain(source), ".")]
+            return [text(f"{label}: ", _Plain(source), "; ", _Code("meanfield.MeanField"),
+                         " evaluates it by quadrature.")]
         rhs = moment_or_expr
-        out = [text(f"{label} ({source}):"), eq(f"{tex_lhs} = {_latex(rhs)}", tag)]
+        out = [text(f"{label} (", _Plain(source), "):"), eq(f"{tex_lhs} = {_latex(rhs)}", tag)]
         if st.markdown:
             out.append(st.code.format(text=f"{plain_lhs} = {_plain(rhs)}"))
         return out
 
     sw, sb = _latex(d.sigma_w), _latex(d.sigma_b)
     numbers = not isinstance(d.sigma_w, sp.Symbol)
-    yield (f"# Mean-field derivation for {d.name}\n" if st.markdown else
-           f"\\section*{{Mean-field derivation for {_tex_escape(d.name)}}}\n")
-    yield text("Poole et al. (2016), *Exponential expressivity in deep neural networks through "
-               "transient chaos*: equation numbers (1)-(9) are theirs.  Weights "
+    yield (f"# Mean-field derivation for `{d.name}`\n" if st.markdown else
+           f"\\section*{{Mean-field derivation for \\texttt{{{_tex_escape(d.name)}}}}}\n")
+    yield text("Poole et al. (2016), ", _Em("Exponential expressivity in deep neural networks through "
+               "transient chaos"), ": equation numbers (1)-(9) are theirs.  Weights "
                r"$W_{ij} \sim \mathcal{N}(0, \sigma_w^2/N)$, biases $b_i \sim \mathcal{N}(0, \sigma_b^2)$."
                + (f"  Here $\\sigma_w = {sw}$, $\\sigma_b = {sb}$." if numbers else ""))
 
@@ -443,9 +526,11 @@ def _render(d: Derivation, st: _Style):
             yield st.code.format(text=f"{lhs} = {_plain(e)}")
     for deltas, which, jumping in ((d.deltas_d1, "phi'", "phi"), (d.deltas_d2, "phi''", "phi'")):
         if deltas:
-            parts = ", ".join(f"{_plain(w)} at x = {_plain(k)}" for k, w in deltas)
-            yield text(f"`{which}` holds Dirac deltas where `{jumping}` jumps, weighted by the jump "
-                       f"size: {parts}.  The rest is the classical derivative, piece by piece.")
+            parts = []
+            for i, (k, w) in enumerate(deltas):
+                parts += [", " if i else "", _Expr(w), " at ", _Expr(k, "x")]
+            yield text(_Code(which), " holds Dirac deltas where ", _Code(jumping), " jumps, weighted by the "
+                       "jump size: ", *parts, ".  The rest is the classical derivative, piece by piece.")
 
     yield st.heading.format(title="2. Length map (eq. 3)")
     yield eq(r"q^l = \mathcal{V}(q^{l-1} \mid \sigma_w, \sigma_b) = \sigma_w^2 "
@@ -456,7 +541,7 @@ def _render(d: Derivation, st: _Style):
         yield eq(r"\mathcal{V}(q) = " + _latex(d.length_map), "3b")
         if st.markdown:
             yield st.code.format(text=f"V(q) = {_plain(d.length_map)}")
-    yield text("Slope (Stein's identity; holds at kinks, Dirac deltas of phi'' included):")
+    yield text("Slope (Stein's identity; holds at kinks, Dirac deltas of ", _Code("phi''"), " included):")
     yield eq(r"\frac{d\mathcal{V}}{dq} = \sigma_w^2 " + _E1(r"\left[\phi'^2 + \phi\,\phi''\right]")
              + r" = \frac{\sigma_w^2}{2q} " + _E1(r"\phi(\sqrt{q}\,z)^2 \left(z^2 - 1\right)"), "3c")
     if d.length_map_slope is not None:
@@ -471,7 +556,7 @@ def _render(d: Derivation, st: _Style):
     yield eq(r"u_1 = \sqrt{q_{11}}\, z_1, \quad u_2 = \sqrt{q_{22}}\left[c_{12}\, z_1 + "
              r"\sqrt{1-c_{12}^2}\, z_2\right], \quad c_{12} = \frac{q_{12}}{\sqrt{q_{11} q_{22}}}", "5'")
     yield eq(r"c_{12}^l = \frac{1}{q^*}\, \mathcal{C}(c_{12}^{l-1}, q^*, q^*)", "6")
-    yield from closed(f"At $q_{{11}} = q_{{22}} = q$, correlation $c$", _E2(r"\phi(u_1)\,\phi(u_2)"),
+    yield from closed("At $q_{11} = q_{22} = q$, correlation $c$", _E2(r"\phi(u_1)\,\phi(u_2)"),
                       "E[phi(u1) phi(u2)]", d.cross.value, d.cross.source, "5a")
 
     yield st.heading.format(title="4. Slope of the C-map at c = 1 (eq. 7)")
@@ -500,12 +585,12 @@ def _render(d: Derivation, st: _Style):
              r" + \frac{1}{\chi_1} (\bar\kappa^{l-1})^2, \qquad \bar{g}^{E,1} = q^*, \quad "
              r"(\bar\kappa^1)^2 = 1/q^*", "8")
     if d.deltas_d2:
-        yield text("Here phi'' holds Dirac deltas, so chi2 (eq. 9) is undefined and eq. 8 does not apply: "
-                   "a piecewise-linear network has zero curvature between its kinks.")
+        yield text("Here ", _Code("phi''"), r" holds Dirac deltas, so $\chi_2$ (eq. 9) is undefined and eq. 8 "
+                   "does not apply: a piecewise-linear network has zero curvature between its kinks.")
 
     yield st.heading.format(title="7. Depth scales (Schoenholz et al. 2017)")
-    yield text("Equations S1, S2: Schoenholz, Gilmer, Ganguli, Sohl-Dickstein, *Deep information "
-               "propagation* (ICLR 2017).  By Stein's identity the argument of the first log is (3c) at q*.")
+    yield text("Equations S1, S2: Schoenholz, Gilmer, Ganguli, Sohl-Dickstein, ", _Em("Deep information "
+               "propagation"), " (ICLR 2017).  By Stein's identity the argument of the first log is (3c) at $q^*$.")
     yield eq(r"\xi_q^{-1} = -\log\left(\chi_1 + \sigma_w^2 " + _E1(r"\phi''\,\phi")
              + r"\right) = -\log \left.\frac{d\mathcal{V}}{dq}\right|_{q^*}", "S1")
     yield eq(r"\xi_c^{-1} = -\log\left(\sigma_w^2 " + _E2(r"\phi'(u_1)\,\phi'(u_2)")
@@ -519,5 +604,8 @@ def _with_deltas(classical, deltas):
     return classical + sp.Add(*(w * sp.DiracDelta(x - k) for k, w in deltas))
 
 
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
+
+
 def _tex_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in text)
+    return "".join(_TEX_SPECIAL.get(ch) or ("\\" + ch if ch in "&%$#_{}" else ch) for ch in text)

@@ -1,0 +1,80 @@
+"""Output files of commands: checked for writability before any work, named without collisions.
+
+``check_writable`` is called before a long computation so that a bad ``--out`` fails at
+once with one line instead of a traceback after all the work.  A missing parent
+directory is refused (not created): a typo in a path should not silently create a tree.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import tempfile
+
+from .errors import MeanFieldError
+
+
+class OutputPathError(MeanFieldError):
+    """An output path that cannot be written (missing or read-only directory, parent is a file, ...)."""
+
+
+def check_writable(path, suffixes=(), what: str = "--out") -> pathlib.Path:
+    """``path`` as a Path, after checking that every ``path + suffix`` can be created.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or a prefix when ``suffixes`` are given (``run1`` -> ``run1.png``, ...).
+    suffixes : sequence of str
+        Endings appended to ``path`` (not replacing its suffix: ``sw1.5`` -> ``sw1.5.png``).
+    what : str
+        How the user named the path (a flag), for the message.
+
+    Raises
+    ------
+    OutputPathError
+        With one line naming the problem and the fix: the parent directory is missing
+        or is not a directory, it cannot be written (read-only, ``/proc``), or a target
+        is an existing directory or read-only file.
+    """
+    text = os.fspath(path)
+    if not text or text.endswith(os.sep):
+        raise OutputPathError(f"{what} {text!r}: give a file name (prefix), not a directory")
+    p = pathlib.Path(text).expanduser()
+    parent = p.parent
+    if not parent.exists():
+        raise OutputPathError(f"{what} {text}: directory {parent} does not exist; create it first "
+                              f"(mkdir -p {parent})")
+    if not parent.is_dir():
+        raise OutputPathError(f"{what} {text}: {parent} is not a directory")
+    try:  # os.access says yes to root on read-only mounts and to /proc: try it
+        fd, probe = tempfile.mkstemp(prefix=".meanfield-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputPathError(f"{what} {text}: cannot write in directory {parent} "
+                              f"({err.strerror or err}); choose another {what}") from None
+    for target in [pathlib.Path(str(p) + s) for s in suffixes] or [p]:
+        if target.is_dir():
+            raise OutputPathError(f"{what} {text}: {target} is a directory; give a file name")
+        if target.exists() and not os.access(target, os.W_OK):
+            raise OutputPathError(f"{what} {text}: {target} exists and is read-only")
+    return p
+
+
+def default_prefix(command: str, phi: str, registry=()) -> str:
+    """A readable output prefix that differs for different phi: ``phase_tanh``, ``phase_x_tanh_x_3f9a2c``.
+
+    Registry names are used as they are; an expression gets a slug of its characters plus a
+    short hash of its normalised form (whitespace removed), so ``x*tanh(x)`` and
+    ``x-tanh(x)`` (same slug) never overwrite each other's files.
+    """
+    name = phi.strip()
+    slug = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
+    while "__" in slug:
+        slug = slug.replace("__", "_")
+    slug = slug[:40].strip("_") or "phi"
+    if name.lower() in registry and slug == name.lower():
+        return f"{command}_{slug}"
+    digest = hashlib.sha256("".join(name.split()).encode()).hexdigest()[:6]
+    return f"{command}_{slug}_{digest}"
