@@ -36,9 +36,10 @@ from meanfield.nonlinearity import as_nonlinearity
 
 from ._regions_kernels import (crossing_counts, cut_layer, line_roots, line_states, low_rank_rows, next_maps,
                                post_maps, product_rows)
+from .errors import SimError
 
 
-class RegionsError(ValueError):
+class RegionsError(SimError):
     """Activation regions cannot be counted for these arguments."""
 
 
