@@ -73,7 +73,7 @@ from meanfield.nonlinearity import as_nonlinearity
 
 from .errors import SimError
 from .manifolds import circle
-from .measure import (correlation, curve_curvature2, normalised_curvature2, normalised_metric, perturbation_growth,
+from .measure import (correlation, curve_curvature2, normalised_metric, perturbation_growth,
                       squared_length)
 from .network import RandomNetwork
 from .propagate import propagate_iter
