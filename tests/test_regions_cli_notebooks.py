@@ -85,6 +85,15 @@ def test_notebook_raghu_fig2():
     assert all(v > 1 for v in ratios.values())
     for k in ns["widths_k"]:
         assert ratios[k, ns["sigma_w2s"][-1]] > ratios[k, ns["sigma_w2s"][0]]
+    # the drawn upper bound is the chi-distribution mean, checked in closed form for k = 2 (sqrt(pi/2) / sqrt(2))
+    assert ns["length_growth_upper_bound"](3.0, 2) == pytest.approx(3.0 * np.sqrt(np.pi) / 2, rel=1e-14)
+    # every measured ratio lies below the rigorous upper bound
+    assert all(ratios[key] < ns["upper"][key] for key in ratios)
+    # Theorem 1's rate (constant 1) is not a lower bound: it exceeds the measured ratio somewhere
+    assert any(ns["rate"][key] > ratios[key] for key in ratios)
+    # the mean-field sqrt(chi1) (k -> infinity) is within 10% at k = 50 in quick mode (1.3% at k = 200, full mode)
+    for s2 in ns["sigma_w2s"]:
+        assert ratios[50, s2] == pytest.approx(ns["mean_field"][s2], rel=0.10)
 
 
 def test_notebook_raghu_fig3():
