@@ -135,7 +135,7 @@ def check_memory(width: int, depth: int, n_points: int, limit: int | None = None
     limit = available_memory() if limit is None else int(limit)
     if need > limit:
         raise TooLargeError(f"{names[0]} {width} and {names[1]} {depth} need about {_gb(need)} of memory "
-                            f"({depth + 1} weight matrices of {width} x {width} float64), more than the "
+                            f"({depth} weight matrices of {width} x {width} float64 and one being drawn), more than the "
                             f"{_gb(limit)} available; lower {names[0]} or {names[1]}")
     return need
 
