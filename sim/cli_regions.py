@@ -88,6 +88,9 @@ def run(args) -> int:
                                  f"t_min < t_max, got {','.join(f'{x:g}' for x in (a0, a1, b0, b1))}")
         if args.seed < 0:
             raise ValueError(f"--seed must be an integer >= 0, got {args.seed}")
+        for flag, value in (("--sigma-w", args.sigma_w), ("--sigma-b", args.sigma_b)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{flag} is a standard deviation: a finite number >= 0, got {value:g}")
         if args.n_in < 1:
             raise ValueError(f"--n-in must be at least 1, got {args.n_in}")
         if args.n_in == 1:

@@ -57,7 +57,8 @@ def test_cli_out_directory_json_and_plot_labels(tmp_path, capsys, monkeypatch):
 
 def test_cli_bad_input_one_line_exit_2(tmp_path, capsys):
     for argv in (["--widths", "3,a"], ["--phi", "tanh"], ["--box", "1,2,3"], ["--n-in", "1"], ["--seed", "-1"],
-                 ["--box=1,-1,0,1"], ["--view=0,0,0,1"], ["--out", "/proc/r.png"], ["--out", str(tmp_path)]):
+                 ["--box=1,-1,0,1"], ["--view=0,0,0,1"], ["--out", "/proc/r.png"], ["--sigma-w=-1"],
+                 ["--sigma-b", "nan"], ["--out", str(tmp_path)]):
         if "--out" not in argv:
             argv = argv + ["--out", str(tmp_path / "x.png")]
         if argv[-1] == str(tmp_path):            # a directory: the default name goes inside, which works
