@@ -134,9 +134,10 @@ def run(args) -> int:
         ax = fig.axes[0]
         ax.set_xlim(view[0], view[1])
         ax.set_ylim(view[2], view[3])
-        ax.set_title(f"{int(in_view.sum())} of {res.count} activation regions (counted in the box "
-                     f"{','.join(f'{x:g}' for x in box)}) meet this view\n{args.phi} network {args.n_in} -> "
-                     f"{','.join(map(str, widths))}, seed {args.seed}", fontsize=9)
+        ax.set_title(f"{int(in_view.sum())} of {res.count} activation regions meet this view\n"
+                     f"(counted in the box {','.join(f'{x:g}' for x in box)}; {args.phi} network "
+                     f"{args.n_in} -> {','.join(map(str, widths))}, seed {args.seed})", fontsize=9)
+        fig.tight_layout()
         fig.savefig(out, dpi=150)
     except OSError as exc:
         return _error(f"cannot write the plot to {out}: {exc}", 2)
