@@ -35,7 +35,7 @@ def test_fig3_circle():
 
 def test_fig4_curvature_and_boundary():
     ns = run_notebook("poole_fig4.ipynb")
-    for sw, errs in ns["rel_err"].items():
+    for errs in ns["rel_err"].values():
         assert errs["L_E"] < MARGIN * MEASURED_QUICK["fig4 L_E (rel)"]
         assert errs["L_G"] < MARGIN * MEASURED_QUICK["fig4 L_G (rel)"]
     assert ns["bc"].top[-1, 0] > 3 * ns["bc"].top[0, 0]  # boundary curvature grows with depth (Fig. 4G)
