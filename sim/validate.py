@@ -306,8 +306,11 @@ class ValidationReport:
         for ax, qn in zip(axes, QUANTITIES):
             rows_q = self.select(qn)
             if not rows_q:
-                ax.text(0.5, 0.5, f"{qn} skipped" + (f":\n{self.skipped[0][:60]}" if self.skipped else ""),
-                        ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                import textwrap
+
+                why = textwrap.shorten(self.skipped[0], 180) if self.skipped else ""
+                ax.text(0.5, 0.5, textwrap.fill(f"skipped: {why}", 45), ha="center", va="center",
+                        transform=ax.transAxes, fontsize=7)
                 ax.set_title(names[qn])
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -351,6 +354,10 @@ class ValidationReport:
         ax.set_title(f"test statistic per row (family-wise $\\alpha$ = {self.alpha:g})")
         ax.legend(fontsize=7, frameon=False, ncol=2)
         verdict = "pass" if self.passed else f"FAIL ({len(self.failures())} rows)"
+        from matplotlib.ticker import MaxNLocator
+
+        for a in axes:
+            a.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.suptitle(self._title().replace("`", "") + f": {verdict}", fontsize=10)
         fig.tight_layout()
         return fig
