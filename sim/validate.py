@@ -301,8 +301,12 @@ class ValidationReport:
         names = {"q": r"$q^l$ (rel. error)", "c": r"$c_{12}^l$ (abs. error)",
                  "chi1": r"$\chi_1$ growth into layer $l$ (rel.)", "g_E": r"$\bar g^{E,l}$ (rel.)",
                  "kappa2": r"$(\bar\kappa^l)^2$ (rel.)"}
+        from matplotlib.ticker import MaxNLocator
+
         fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
         axes = axes.ravel()
+        for a in axes:
+            a.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax, qn in zip(axes, QUANTITIES):
             rows_q = self.select(qn)
             if not rows_q:
@@ -354,10 +358,6 @@ class ValidationReport:
         ax.set_title(f"test statistic per row (family-wise $\\alpha$ = {self.alpha:g})")
         ax.legend(fontsize=7, frameon=False, ncol=2)
         verdict = "pass" if self.passed else f"FAIL ({len(self.failures())} rows)"
-        from matplotlib.ticker import MaxNLocator
-
-        for a in axes:
-            a.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.suptitle(self._title().replace("`", "") + f": {verdict}", fontsize=10)
         fig.tight_layout()
         return fig
