@@ -32,8 +32,8 @@ The row allows for it:
     bias allowance  b = (B0 + B1 (l - 2)) / N  for l >= 2   (relative, or absolute for c)
 
 (zero, up to rounding, at layer 1, where the circle is placed exactly): a jump B0 at
-the first simulated layer and B1 per further layer.  The constants ``BIAS`` are about
-twice the largest coefficients measured with 150-300 networks at widths 25-200
+the first simulated layer and B1 per further layer.  The constants ``BIAS`` are 1.3-3 times
+the largest coefficients measured with 150-300 networks at widths 25-200
 (docs/simulation.md); kappa2's B0 = 20 is large because its layer-2 bias grows with
 sigma_w (-3/N, -6/N, -13/N for tanh at sigma_w = 2.5, 4, 8).  The row's statistic is
 
@@ -51,12 +51,12 @@ Power: each row reports ``detectable``, the smallest deviation of the true value
 from the theory (beyond b, in the error's units) that the row detects with
 probability ``POWER`` = 80%:  b + (t* + t_0.8(n - 1)) SE.  It shrinks like
 1 / sqrt(n N) until the 1/N bias allowance dominates; with few networks the t
-quantiles are large (n = 5: t* ~ 13 for R ~ 135 rows at alpha = 1%), so use more
-networks for more power.  Errors of q, chi1, g_E and kappa2 are relative to the
+quantiles are large (n = 5, R = 134 rows, alpha = 1%: t* = 16.7; n = 16, R = 180:
+t* = 5.5), so use more networks for more power.  Errors of q, chi1, g_E and kappa2 are relative to the
 theory, errors of c (a correlation in [-1, 1]) absolute.
 
-Widths below ``MIN_VALIDATED_WIDTH`` and fewer than 3 networks are outside the range
-the bias allowance was measured on and give a note in the report.
+Widths below ``MIN_VALIDATED_WIDTH`` (outside the range the bias allowance was measured
+on) and fewer than 5 networks (little power) give a note in the report.
 """
 from __future__ import annotations
 
