@@ -28,10 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SimError
 from .network import RandomNetwork
 
 
-class BoundaryError(ValueError):
+class BoundaryError(SimError):
     """No point of the decision boundary could be found from the given start."""
 
 

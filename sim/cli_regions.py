@@ -1,8 +1,10 @@
 """``meanfield regions``: exact activation regions of a random network in a 2D cross-section.
 
 A plugin of the ``meanfield`` console script (entry point group ``meanfield.commands``).
-Prints the exact counts next to the bounds of ``meanfield.bounds`` and writes the
-region plot.  Exit status 0 on success, 2 on bad input.
+Prints the exact counts next to the bounds of ``meanfield.bounds`` (or, with
+``--json``, the same as JSON) and writes the region plot.  Exit status: 0 success;
+2 bad input or refused before computing (including an output path that cannot be
+written); 3 internal error.
 
 Defaults: He initialisation sigma_w = sqrt(2) (Var W = 2 / fan-in, as in Hanin &
 Rolnick) and small biases sigma_b = 0.1.  Input dimension 2, so the plane is the
@@ -15,7 +17,6 @@ approximates HR's count over the whole plane; the plot shows the --view window.
 from __future__ import annotations
 
 import math
-import pathlib
 import sys
 
 
@@ -42,6 +43,8 @@ def _widths(text: str) -> list:
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "regions", help="count exact activation regions of a random network in a plane",
+        epilog="exit status: 0 success; 2 bad input or refused before computing (e.g. --out not writable); "
+               "3 internal error",
         description="Enumerate the exact activation regions and linear regions (Hanin & Rolnick 2019, "
                     "Defs. 1-2) of a random piecewise-linear network in a 2D cross-section of input space, "
                     "print the counts next to the bounds (eq. 4, Theorem 5 heuristic, Raghu et al., "
@@ -54,8 +57,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n-in", type=int, default=2, help="input dimension (default 2: the plane is the input space)")
     p.add_argument("--box", default="-100,100,-100,100", help="counting box s_min,s_max,t_min,t_max (write --box=-5,5,-5,5: the value starts with -)")
     p.add_argument("--view", default="-1,1,-1,1", help="plotted window, e.g. --view=-1,1,-1,1")
-    p.add_argument("--out", default=None, help="plot file (default regions_<phi>_<widths>_<seed>.png)")
+    p.add_argument("--out", default=None,
+                   help="plot file, or a directory (existing, or ending in '/') to write the default name into "
+                        "(default regions_<phi>_<widths>_<seed>.png)")
+    p.add_argument("--json", action="store_true", help="print the counts and bounds as JSON instead of a table")
     p.set_defaults(func=run)
+
+
+def _error(message: str, code: int) -> int:
+    print(f"meanfield regions: {message}", file=sys.stderr)
+    return code
 
 
 def run(args) -> int:
@@ -63,6 +74,7 @@ def run(args) -> int:
 
     from meanfield import bounds
 
+    from ._output import check_writable, output_path
     from .network import RandomNetwork
     from .regions import activation_regions_2d
 
@@ -70,24 +82,40 @@ def run(args) -> int:
         widths = _widths(args.widths)
         box = _floats(args.box, 4, "--box")
         view = _floats(args.view, 4, "--view")
+        for name, (a0, a1, b0, b1) in (("--box", box), ("--view", view)):
+            if not (a0 < a1 and b0 < b1 and all(map(math.isfinite, (a0, a1, b0, b1)))):
+                raise ValueError(f"{name} must be finite s_min,s_max,t_min,t_max with s_min < s_max and "
+                                 f"t_min < t_max, got {','.join(f'{x:g}' for x in (a0, a1, b0, b1))}")
+        if args.seed < 0:
+            raise ValueError(f"--seed must be an integer >= 0, got {args.seed}")
+        for flag, value in (("--sigma-w", args.sigma_w), ("--sigma-b", args.sigma_b)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{flag} is a standard deviation: a finite number >= 0, got {value:g}")
         if args.n_in < 1:
             raise ValueError(f"--n-in must be at least 1, got {args.n_in}")
         if args.n_in == 1:
             raise ValueError("--n-in 1 has no plane; use sim.activation_regions_1d for lines")
+        out = output_path(args.out, f"regions_{args.phi}_{'x'.join(map(str, widths))}_{args.seed}.png")
+        check_writable(out, "--out")
         net = RandomNetwork(args.phi, [args.n_in] + widths, args.sigma_w, args.sigma_b, seed=args.seed)
         if args.n_in == 2:
             u, v = np.array([1.0, 0.0]), np.array([0.0, 1.0])
         else:
             q, _ = np.linalg.qr(np.random.default_rng(args.seed).standard_normal((args.n_in, 2)))
             u, v = q[:, 0], q[:, 1]
-        res = activation_regions_2d(net, np.zeros(args.n_in), u, v, box, progress=True)
+        res = activation_regions_2d(net, np.zeros(args.n_in), u, v, box, progress=not args.json)
     except ValueError as exc:  # every package error is a ValueError subclass
-        print(f"meanfield regions: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc), 2)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a crash gets its own exit status
+        return _error(f"internal error: {type(exc).__name__}: {exc} (please report)", 3)
     n = sum(widths)
     kind = args.phi if args.phi in ("relu", "leaky_relu", "hard_tanh") else "relu"
+    in_view = res.meeting(view)
     rows = [("activation regions (exact)", res.count),
             ("linear regions (exact)", res.linear.count),
+            ("activation regions meeting the view", int(in_view.sum())),
             ("degenerate pieces dropped", res.n_degenerate),
             ("HR heuristic #neurons^2/2 (Remark 1)", bounds.hanin_rolnick_heuristic(n, 2)),
             ("eq. (4): one layer of the same #neurons", bounds.hyperplane_regions(n, 2)),
@@ -98,24 +126,37 @@ def run(args) -> int:
         rows.append(("Montufar et al. lower bound on the maximum (ReLU)", bounds.montufar_lower_bound(widths, 2)))
     if len(set(widths)) == 1:
         rows.append((f"Raghu et al. O(k^(mn)) ({kind})", bounds.raghu_pattern_bound(widths[0], len(widths), 2, kind)))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = res.plot()
+        ax = fig.axes[0]
+        ax.set_xlim(view[0], view[1])
+        ax.set_ylim(view[2], view[3])
+        ax.set_title(f"{int(in_view.sum())} of {res.count} activation regions meet this view\n"
+                     f"(counted in the box {','.join(f'{x:g}' for x in box)}; {args.phi} network "
+                     f"{args.n_in} -> {','.join(map(str, widths))}, seed {args.seed})", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out, dpi=150)
+    except OSError as exc:
+        return _error(f"cannot write the plot to {out}: {exc}", 2)
+    except Exception as exc:  # noqa: BLE001
+        return _error(f"internal error while plotting: {type(exc).__name__}: {exc} (please report)", 3)
+    if args.json:
+        import json
+
+        print(json.dumps({"n_in": args.n_in, "widths": widths, "phi": args.phi, "sigma_w": args.sigma_w,
+                          "sigma_b": args.sigma_b, "seed": args.seed, "box": list(box), "view": list(view),
+                          "plot": str(out),
+                          "rows": [{"quantity": k, "value": v if isinstance(v, (int, float)) else None,
+                                    "note": None if isinstance(v, (int, float)) else v} for k, v in rows]},
+                         indent=1))
+        return 0
     print(f"network {args.n_in} -> {','.join(map(str, widths))}, phi={args.phi}, sigma_w={args.sigma_w:g}, "
           f"sigma_b={args.sigma_b:g}, seed={args.seed}; box {box}")
     print("| quantity | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value:,.0f} |" if isinstance(value, (int, float)) else f"| {name} | {value} |")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    out = pathlib.Path(args.out or f"regions_{args.phi}_{'x'.join(map(str, widths))}_{args.seed}.png")
-    try:
-        fig = res.plot()
-        ax = fig.axes[0]
-        ax.set_xlim(view[0], view[1])
-        ax.set_ylim(view[2], view[3])
-        ax.set_title(f"{res.count} activation regions in box; view {view}")
-        fig.savefig(out, dpi=150)
-    except OSError as exc:
-        print(f"meanfield regions: cannot write the plot to {out}: {exc}", file=sys.stderr)
-        return 2
     print(f"plot written to {out}")
     return 0

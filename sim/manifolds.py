@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SimError
 
-class CurveError(ValueError):
+
+class CurveError(SimError):
     """A curve cannot be built from the given arguments."""
 
 

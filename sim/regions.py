@@ -36,9 +36,10 @@ from meanfield.nonlinearity import as_nonlinearity
 
 from ._regions_kernels import (crossing_counts, cut_layer, line_roots, line_states, low_rank_rows, next_maps,
                                post_maps, product_rows)
+from .errors import SimError
 
 
-class RegionsError(ValueError):
+class RegionsError(SimError):
     """Activation regions cannot be counted for these arguments."""
 
 
@@ -605,6 +606,26 @@ class ActivationRegions2D:
         """Linear regions (HR Def. 2): adjacent regions with the same affine map merged."""
         return _linear_regions_2d(self)
 
+    def meeting(self, window) -> np.ndarray:
+        """(count,) bool: which regions meet the open window (s_min, s_max, t_min, t_max).
+
+        Regions are convex, so a region misses the rectangle iff an axis or one of its
+        edges separates them (separating-axis theorem); touching along a line does not
+        count as meeting.
+        """
+        s0, s1, t0, t1 = (float(w) for w in window)
+        v, starts = self.vertices, self.offsets[:-1]
+        lo, hi = np.minimum.reduceat(v, starts), np.maximum.reduceat(v, starts)
+        apart = (hi[:, 0] <= s0) | (lo[:, 0] >= s1) | (hi[:, 1] <= t0) | (lo[:, 1] >= t1)
+        nxt = np.arange(len(v)) + 1
+        nxt[self.offsets[1:] - 1] = starts
+        edge = v[nxt] - v
+        corners = np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]])
+        # counter-clockwise polygons: a corner right of (or on) an edge is outside the region's half-plane
+        right = ((edge[:, None, 0] * (corners[None, :, 1] - v[:, None, 1])
+                  - edge[:, None, 1] * (corners[None, :, 0] - v[:, None, 0])) <= 0).all(axis=1)
+        return ~(apart | np.logical_or.reduceat(right, starts))
+
     def plot(self, ax=None, *, upto_layer: int | None = None, linear: bool = False,
              edges: bool = True, seed: int = 0, points=None):
         """Regions coloured at random, boundaries in black (HR Fig. 2, Raghu Fig. 1).
@@ -654,8 +675,10 @@ class ActivationRegions2D:
         ax.set_xlim(s0, s1)
         ax.set_ylim(t0, t1)
         ax.set_aspect("equal")
+        ax.set_xlabel("s (input = origin + s u + t v)")
+        ax.set_ylabel("t")
         kind = "linear" if linear else "activation"
-        ax.set_title(f"{kind} regions, layers 1..{upto}")
+        ax.set_title(f"{label.max() + 1} {kind} regions of layers 1..{upto} in the box")
         return fig
 
     def _boundary_segments(self, upto: int, linear: bool) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Raghu et al.'s expressivity measures along an input trajectory and across networks.
 
 * Trajectory length per layer (Raghu et al. Theorem 1, Fig. 2): the arc length of the
-  image z^(d)(t) of an input curve x(t) in layer d, for any phi.
+  image z^(d)(t) of an input curve x(t) in layer d, for any phi; the theorem's growth
+  rate (``theorem1_rate``, its O() constant set to 1: a rate, not a bound) and a
+  rigorous upper bound on the expected per-layer growth (``length_growth_upper_bound``).
 * Transitions (Fig. 3): how often the units of a layer change sign along the curve;
   exact for piecewise-linear phi, where each pre-activation is linear between the
   breakpoints of ``sim.activation_regions_1d``.
@@ -16,6 +18,7 @@ the polyline through the samples.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,10 +99,53 @@ def trajectory_length(net, curve) -> TrajectoryLength:
     return TrajectoryLength(np.arange(len(lh)), np.array(lh), np.array(lx))
 
 
-def theorem1_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
-    """(factor^d l(x)) for d = 0..depth: Raghu Theorem 1 (hard tanh, up to its O() constant)."""
+def theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
+    """factor^d l(x) for d = 0..depth, with factor the per-layer rate of Raghu et al.'s Theorem 1.
+
+    The theorem states E[l(z^(d))] >= O(factor^d) l(x) for hard tanh with
+
+        factor = sigma_w / (sigma_w^2 + sigma_b^2)^(1/4) * sqrt(k) / sqrt(sqrt(sigma_w^2 + sigma_b^2) + k)
+
+    and an unstated constant inside O(); here that constant is set to 1.  This is the
+    asymptotic *rate*, not a bound: measured hard-tanh growth ratios lie 5-10% below
+    it (notebooks/raghu_fig2.ipynb).  For a rigorous bound see
+    :func:`length_growth_upper_bound`.
+    """
     return np.array([raghu_trajectory_lower_bound(sigma_w, sigma_b, k, d, input_length)
                      for d in range(depth + 1)])
+
+
+def theorem1_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
+    """Old name of :func:`theorem1_rate`, kept for existing callers.
+
+    With the theorem's O() constant set to 1 the result is *not* a lower bound (it lies
+    above measured growth); the name is only kept for compatibility.
+    """
+    return theorem1_rate(sigma_w, sigma_b, k, depth, input_length)
+
+
+def length_growth_upper_bound(sigma_w: float, k_in: int, k_out: int | None = None) -> float:
+    """Rigorous bound on the expected per-layer growth of trajectory length.
+
+    For z^(d+1)(t) = phi(W z^(d)(t) + b) with any 1-Lipschitz phi (hard tanh, ReLU,
+    tanh, ...), W_ij ~ N(0, sigma_w^2 / k_in) drawn independently of layers <= d, and
+    any biases,
+
+        E[ l(z^(d+1)) / l(z^(d)) ]  <=  c = sigma_w sqrt(2 / k_in) Gamma((k_out + 1)/2) / Gamma(k_out / 2):
+
+    |dz^(d+1)/dt| <= |W dz^(d)/dt| since phi' is in [0, 1], and for a fixed vector u,
+    W u ~ N(0, sigma_w^2 |u|^2 / k_in I_{k_out}), whose norm has mean
+    sigma_w |u| / sqrt(k_in) E|g| with E|g| = sqrt(2) Gamma((k_out+1)/2) / Gamma(k_out/2)
+    (chi distribution).  Integrating over t and conditioning on layers <= d gives the
+    bound for the expected ratio and for the ratio of expectations.  Equality holds
+    for linear phi (phi' = 1).  c < sigma_w, and c -> sigma_w as k_out -> infinity.
+    """
+    k_in = int(k_in)
+    k_out = k_in if k_out is None else int(k_out)
+    if k_in < 1 or k_out < 1 or not (sigma_w >= 0 and math.isfinite(sigma_w)):
+        raise RegionsError(f"need widths k_in, k_out >= 1 and a finite sigma_w >= 0, got {k_in}, {k_out}, {sigma_w}")
+    log_chi_mean = 0.5 * math.log(2.0) + math.lgamma((k_out + 1) / 2) - math.lgamma(k_out / 2)
+    return float(sigma_w / math.sqrt(k_in) * math.exp(log_chi_mean))
 
 
 def _path(pts):

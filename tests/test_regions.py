@@ -328,3 +328,25 @@ def test_low_rank_polyline_and_fallback_to_products(monkeypatch):
     np.testing.assert_allclose(forced.breakpoints, ref.breakpoints, rtol=1e-10, atol=1e-13)
     with pytest.raises(RegionsError, match="method"):
         regions.activation_regions_path(net, path, method="fast")
+
+
+def test_regions_meeting_a_window_against_grid_sampling():
+    """ActivationRegions2D.meeting: every pattern seen on a fine grid inside the window is counted, every region
+    whose centroid lies inside is counted, and no region entirely outside the window's bounding box is."""
+    net = RandomNetwork("relu", [2, 6, 6], 1.5, 0.5, seed=11)
+    res = activation_regions_2d(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), (-4, 4, -4, 4))
+    window = (-1.0, 0.5, -0.7, 1.2)
+    meet = res.meeting(window)
+    s, t = np.meshgrid(np.linspace(window[0], window[1], 302)[1:-1], np.linspace(window[2], window[3], 302)[1:-1])
+    pts = np.stack([s.ravel(), t.ravel()], 1)
+    grid_patterns = {tuple(np.concatenate([h > 0 for h in net.forward(p[None])], axis=1)[0]) for p in pts}
+    counted = {tuple(res.patterns[r] > 0) for r in np.flatnonzero(meet)}
+    assert grid_patterns <= counted
+    c = res.centroids
+    inside = (c[:, 0] > window[0]) & (c[:, 0] < window[1]) & (c[:, 1] > window[2]) & (c[:, 1] < window[3])
+    assert np.all(meet[inside])
+    for r in np.flatnonzero(meet):
+        poly = res.polygon(r)
+        assert poly[:, 0].max() > window[0] and poly[:, 0].min() < window[1]
+        assert poly[:, 1].max() > window[2] and poly[:, 1].min() < window[3]
+    assert res.meeting(res.box).all() and not res.meeting((10, 11, 10, 11)).any()

@@ -25,11 +25,51 @@ def test_cli_one_layer_prints_eq4_count(tmp_path, capsys):
     assert out.stat().st_size > 0
 
 
+def test_cli_out_directory_json_and_plot_labels(tmp_path, capsys, monkeypatch):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plots").mkdir()
+    saved = []
+    monkeypatch.setattr(plt.Figure, "savefig", lambda fig, path, **k: saved.append((fig, str(path))))
+    assert _run(["--widths", "6", "--sigma-b", "1.0", "--box=-1e4,1e4,-1e4,1e4", "--out", "plots/", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    fig, path = saved[-1]
+    assert path == "plots/regions_relu_6_0.png" and data["plot"] == path
+    rows = {r["quantity"]: r["value"] for r in data["rows"]}
+    assert rows["activation regions (exact)"] == bounds.hyperplane_regions(6, 2)
+    ax = fig.axes[0]
+    # the title counts what the view shows: regions meeting the window, checked by sampling its points
+    shown = rows["activation regions meeting the view"]
+    assert ax.get_title().startswith(f"{shown} of 22 activation regions") and ax.get_xlabel() and ax.get_ylabel()
+    from sim import RandomNetwork
+
+    net = RandomNetwork("relu", [2, 6], 2 ** 0.5, 1.0, seed=0)
+    s, t = np.meshgrid(np.linspace(-1, 1, 401)[1:-1], np.linspace(-1, 1, 401)[1:-1])
+    h = np.stack([s.ravel(), t.ravel()], 1) @ net.weights[0].T + net.biases[0]
+    assert shown == len(np.unique(h > 0, axis=0))
+    # a trailing slash on a missing directory is not a file name
+    assert _run(["--widths", "6", "--out", "nodir/"]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "nodir.png").exists()
+
+
 def test_cli_bad_input_one_line_exit_2(tmp_path, capsys):
-    for argv in (["--widths", "3,a"], ["--phi", "tanh"], ["--box", "1,2,3"], ["--n-in", "1"]):
-        assert _run(argv + ["--out", str(tmp_path / "x.png")]) == 2
+    for argv in (["--widths", "3,a"], ["--phi", "tanh"], ["--box", "1,2,3"], ["--n-in", "1"], ["--seed", "-1"],
+                 ["--box=1,-1,0,1"], ["--view=0,0,0,1"], ["--out", "/proc/r.png"], ["--sigma-w=-1"],
+                 ["--sigma-b", "nan"], ["--out", str(tmp_path)]):
+        if "--out" not in argv:
+            argv = argv + ["--out", str(tmp_path / "x.png")]
+        if argv[-1] == str(tmp_path):            # a directory: the default name goes inside, which works
+            assert _run(["--widths", "3"] + argv) == 0
+            assert (tmp_path / "regions_relu_3_0.png").exists()
+            capsys.readouterr()
+            continue
+        assert _run(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("meanfield regions:") and "\n" not in err
+        assert not (tmp_path / "x.png").exists()
 
 
 def test_notebook_raghu_fig1():
@@ -46,6 +86,16 @@ def test_notebook_raghu_fig2():
     assert all(v > 1 for v in ratios.values())
     for k in ns["widths_k"]:
         assert ratios[k, ns["sigma_w2s"][-1]] > ratios[k, ns["sigma_w2s"][0]]
+    # the drawn upper bound is the chi-distribution mean, checked in closed form for k = 2 (sqrt(pi/2) / sqrt(2))
+    assert ns["length_growth_upper_bound"](3.0, 2) == pytest.approx(3.0 * np.sqrt(np.pi) / 2, rel=1e-14)
+    # every measured ratio lies below the rigorous upper bound
+    assert all(ratios[key] < ns["upper"][key] for key in ratios)
+    # Theorem 1's rate (constant 1) is not a lower bound: it exceeds the measured ratio somewhere
+    assert any(ns["rate"][key] > ratios[key] for key in ratios)
+    # the mean-field sqrt(chi1) (k -> infinity): quick mode (k = 50, depth 4, one network) measured 8-10% below;
+    # the full-mode figure agrees to 1.3% at k = 200
+    for s2 in ns["sigma_w2s"]:
+        assert ratios[50, s2] == pytest.approx(ns["mean_field"][s2], rel=0.13)
 
 
 def test_notebook_raghu_fig3():

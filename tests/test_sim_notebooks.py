@@ -2,27 +2,30 @@
 import numpy as np
 from notebook_runner import run_notebook
 
-# quick mode uses width 100-200 and a single network: tolerances are the contract's, scaled like
-# sqrt(1000 / N), with a factor 2 for single-network noise
-SCALE = 2 * np.sqrt(1000 / 200)
+# Quick mode uses width 200 and one or two networks with fixed seeds.  Each tolerance is the error the quick
+# run measured (numpy 2 / OpenBLAS, Dec 2026) with a margin of about 30% for other BLAS builds; the full-mode
+# figures (width 1000) achieve smaller errors, listed in docs/simulation.md.
+MEASURED_QUICK = {"fig1 q (rel)": 0.099, "fig2 c (abs)": 0.123, "fig3 c (abs)": 0.097,
+                  "fig4 L_E (rel)": 0.088, "fig4 L_G (rel)": 0.071}
+MARGIN = 1.3
 
 
 def test_fig1_length_map():
     ns = run_notebook("poole_fig1.ipynb")
-    assert ns["max_q_error"] < 0.05 * SCALE
+    assert ns["max_q_error"] < MARGIN * MEASURED_QUICK["fig1 q (rel)"]
     assert np.all(np.diff(ns["qstar"], axis=1) >= 0)  # q* grows with sigma_w (Fig. 1C)
 
 
 def test_fig2_correlation_map():
     ns = run_notebook("poole_fig2.ipynb")
-    assert ns["max_c_error"] < 0.05 * SCALE
+    assert ns["max_c_error"] < MARGIN * MEASURED_QUICK["fig2 c (abs)"]
     chi1 = ns["chi1"]
     assert chi1.min() < 1 < chi1.max()  # the grid straddles the order-to-chaos line
 
 
 def test_fig3_circle():
     ns = run_notebook("poole_fig3.ipynb")
-    assert ns["max_c_error"] < 0.05 * SCALE
+    assert ns["max_c_error"] < MARGIN * MEASURED_QUICK["fig3 c (abs)"]
     # the chaotic network decorrelates neighbouring points (Fig. 3B): c(dtheta) at the smallest shift
     # starts at cos(dtheta) and falls towards c* < 1 with depth; the ordered one keeps it near 1
     auto = ns["auto"]
@@ -32,8 +35,9 @@ def test_fig3_circle():
 
 def test_fig4_curvature_and_boundary():
     ns = run_notebook("poole_fig4.ipynb")
-    for sw, errs in ns["rel_err"].items():
-        assert errs["L_E"] < 0.10 * SCALE and errs["L_G"] < 0.10 * SCALE
+    for errs in ns["rel_err"].values():
+        assert errs["L_E"] < MARGIN * MEASURED_QUICK["fig4 L_E (rel)"]
+        assert errs["L_G"] < MARGIN * MEASURED_QUICK["fig4 L_G (rel)"]
     assert ns["bc"].top[-1, 0] > 3 * ns["bc"].top[0, 0]  # boundary curvature grows with depth (Fig. 4G)
 
 

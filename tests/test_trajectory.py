@@ -7,8 +7,8 @@ from meanfield import bounds
 from sim import Network, RandomNetwork
 from sim.manifolds import great_circle
 from sim.regions import RegionsError
-from sim.trajectory import (dichotomies, patterns_along, theorem1_lower_bound, trajectory_length,
-                            transitions)
+from sim.trajectory import (dichotomies, length_growth_upper_bound, patterns_along, theorem1_lower_bound,
+                            theorem1_rate, trajectory_length, transitions)
 
 
 def test_linear_network_lengths_are_matrix_products():
@@ -97,8 +97,11 @@ def test_dichotomies_cover_count_and_seed():
 
 
 def test_theorem1_bound_and_errors():
-    lb = theorem1_lower_bound(4.0, 1.0, 100, 5, 2.0)
-    np.testing.assert_allclose(lb, 2.0 * bounds.raghu_growth_factor(4.0, 1.0, 100) ** np.arange(6))
+    # the paper's factor by hand: sigma_b = 0, sigma_w = 4, k = 12: sqrt(sigma_w k / (sigma_w + k)) = sqrt(3);
+    # sigma_w = 3, sigma_b = 4 (norm 5), k = 20: 3 / sqrt(5) * sqrt(20 / 25) = 6/5
+    np.testing.assert_allclose(theorem1_rate(4.0, 0.0, 12, 5, 2.0), 2.0 * np.sqrt(3.0) ** np.arange(6), rtol=1e-14)
+    np.testing.assert_allclose(theorem1_rate(3.0, 4.0, 20, 3, 1.0), 1.2 ** np.arange(4), rtol=1e-14)
+    np.testing.assert_array_equal(theorem1_lower_bound(3.0, 4.0, 20, 3, 1.0), theorem1_rate(3.0, 4.0, 20, 3, 1.0))
     net = RandomNetwork("tanh", [2, 5], 1.0, 0.1, seed=0)
     with pytest.raises(RegionsError):
         transitions(net, np.array([[0.0, 0.0], [1.0, 1.0]]))
@@ -109,3 +112,24 @@ def test_theorem1_bound_and_errors():
     fine = trajectory_length(net, a + np.linspace(0, 1, 4001)[:, None] * (b - a))
     coarse = trajectory_length(net, a + np.linspace(0, 1, 401)[:, None] * (b - a))
     np.testing.assert_allclose(coarse.length_x, fine.length_x, rtol=1e-4)
+
+
+def test_length_growth_upper_bound_closed_forms_and_tightness():
+    # chi-distribution means: E|g| = sqrt(2/pi) for k = 1, sqrt(pi/2) for k = 2, -> sqrt(k) for large k
+    assert length_growth_upper_bound(2.0, 1) == pytest.approx(2.0 * np.sqrt(2 / np.pi), rel=1e-14)
+    assert length_growth_upper_bound(2.0, 2) == pytest.approx(2.0 * np.sqrt(np.pi / 2) / np.sqrt(2), rel=1e-14)
+    assert length_growth_upper_bound(3.0, 10 ** 6) == pytest.approx(3.0, rel=1e-6)
+    assert length_growth_upper_bound(3.0, 10) < 3.0
+    with pytest.raises(RegionsError):
+        length_growth_upper_bound(1.0, 0)
+    # equality for linear phi: the mean ratio over 400 networks of width 5 matches c within 4 standard errors
+    rng = np.random.default_rng(3)
+    x = great_circle(rng.standard_normal(5), rng.standard_normal(5), 64).position
+    ratios = [trajectory_length(RandomNetwork("linear", [5, 5, 5], 1.5, 0.3, seed=s), x).growth_ratio()[0]
+              for s in range(400)]
+    c = length_growth_upper_bound(1.5, 5)
+    assert abs(np.mean(ratios) - c) < 4 * np.std(ratios) / np.sqrt(400)
+    # hard tanh (1-Lipschitz) stays below it
+    ht = [trajectory_length(RandomNetwork("hard_tanh", [5, 5, 5], 1.5, 0.3, seed=s), x).growth_ratio()[0]
+          for s in range(200)]
+    assert np.mean(ht) < c
