@@ -22,7 +22,8 @@ from .plotting import band, run_means
 from .sections import line_regions, plane_regions
 
 SIGMA_B = 0.1
-#: Innermost tile of a whole-plane count, relative to the data's scale (|x| ~ 10 for MNIST, ~1 for points).
+#: Innermost tile of a whole-plane / whole-line count, relative to the data's norm (|x| ~ 10 for MNIST,
+#: ~1 for the random points); the tiles then reach at least 1e4 times further (10 |x|), see ``sections``.
 R_MIN = 1e-3
 
 
@@ -30,8 +31,9 @@ def _widths(arch: str) -> list[int]:
     return [int(w) for w in str(arch).split(",")]
 
 
-def _plane_counts(net, planes, r_min):
-    return [plane_regions(net, pl.origin, pl.u, pl.v, r_min=r_min).count for pl in planes]
+def _plane_counts(net, planes):
+    return [plane_regions(net, pl.origin, pl.u, pl.v, r_min=R_MIN * float(np.abs(pl.points_st).max())).count
+            for pl in planes]
 
 
 # ------------------------------------------------------------------ Fig. 3: MNIST planes
@@ -52,7 +54,7 @@ def fig3_run(*, arch: str, replicate: int, epochs: int, n_train, n_test, n_plane
     cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, precision=precision)
     spe = ds.x_train.shape[0] // batch_size
     hist = train(spec, ds, cfg, steps=steps_for(spe, epochs, n_dense=n_dense),
-                 measure={"regions": lambda net: _plane_counts(net, planes, R_MIN)})
+                 measure={"regions": lambda net: _plane_counts(net, planes)})
     n = sum(widths)
     rows = history_rows(hist, lambda row: [
         {"plane": p, "image_a": int(idx[p, 0]), "image_b": int(idx[p, 1]), "n_neurons": n,
@@ -125,7 +127,7 @@ def fig4_run(*, corruption: float, replicate: int, epochs: int, n_train, n_test,
     zero = np.zeros(ds.x_train.shape[1])
 
     def lines(net):
-        return [line_regions(net, zero, d, r_min=R_MIN).count for d in dirs]
+        return [line_regions(net, zero, d, r_min=R_MIN * float(np.linalg.norm(d))).count for d in dirs]
 
     hist = train(spec, ds, cfg, measure={"lines": lines})
     n = width * depth
@@ -300,7 +302,7 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
     cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, precision=precision)
     spe = ds.x_train.shape[0] // batch_size
     hist = train(spec, ds, cfg, steps=[0, spe, spe * epochs], keep_snapshots=True,
-                 measure={"regions": lambda net: _plane_counts(net, [origin_plane, three], R_MIN)})
+                 measure={"regions": lambda net: _plane_counts(net, [origin_plane, three])})
     rows = history_rows(hist, lambda row: [{"plane": name, "regions": int(c)}
                                            for name, c in zip(("origin", "three"), row["regions"])])
     out = rows_result(rows)
@@ -358,8 +360,14 @@ def plot_fig7(result: ExperimentResult):
     panels.append((0, plane_through_points(x[2], x[3], x[4]), "three"))
     labels = ["initialization", "after 1 epoch", f"after {t['epoch'].max():g} epochs", "initialization"]
     for ax, (k, pl, name), lab in zip(axes, panels, labels):
-        res = activation_regions_2d(net(k), pl.origin, pl.u, pl.v, pl.box(0.6), readout=True)
+        pts = pl.points_st if name == "three" else np.vstack([pl.points_st, [0.0, 0.0]])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.4 * (hi - lo).max()
+        box = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+        res = activation_regions_2d(net(k), pl.origin, pl.u, pl.v, box, readout=True)
         res.plot(ax, points=pl.points_st, edges=True)
+        if name == "origin":
+            ax.plot(0, 0, "+", color="k", ms=9)
         whole = int(t.where(step=steps[k], plane=name)["regions"][0])
         where = "origin + 2 images" if name == "origin" else "3 images"
         ax.set_title(f"{lab}, plane through {where}\n{res.count} regions shown, {whole} in the whole plane",

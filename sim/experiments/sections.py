@@ -13,9 +13,11 @@ factor ``ratio``, each annulus cut into four rectangles, each counted exactly by
 ``sim.activation_regions_2d`` at its own scale.  Activation regions are convex (HR
 Lemma 1), so a region's intersection with the plane is connected and carries one
 activation pattern: the regions of the whole plane are the *distinct patterns* met
-in the tiles, however the tiles cut them.  Annuli are added until two in a row add
-no new pattern (all vertices then lie inside, the rest are unbounded regions already
-met), up to ``max_annuli``; lines are handled the same way with segments.
+in the tiles, however the tiles cut them.  Annuli are added at least up to
+``r_reach`` (beyond the data, where every region HR draw lies; near the origin one
+region can span several annuli that add nothing) and then until two in a row add no
+new pattern (the rest are unbounded regions already met), up to ``max_annuli``;
+lines are handled the same way with segments.
 """
 from __future__ import annotations
 
@@ -60,17 +62,19 @@ def _rects(r0: float, r1: float):
     return [(-r1, r1, r0, r1), (-r1, r1, -r1, -r0), (-r1, -r0, -r0, r0), (r0, r1, -r0, r0)]
 
 
-def _check(r_min, ratio, max_annuli):
+def _check(r_min, r_reach, ratio, max_annuli):
     if not (np.isfinite(r_min) and r_min > 0):
         raise SectionError(f"r_min must be a positive length, got {r_min}")
+    if r_reach is not None and not (np.isfinite(r_reach) and r_reach > r_min):
+        raise SectionError(f"r_reach must be a length > r_min = {r_min}, got {r_reach}")
     if not ratio > 1:
         raise SectionError(f"ratio must be > 1, got {ratio}")
     if int(max_annuli) < 2:
         raise SectionError(f"max_annuli must be at least 2, got {max_annuli}")
 
 
-def plane_regions(net, origin, u, v, *, r_min: float, ratio: float = 8.0, max_annuli: int = 40,
-                  readout: bool = True) -> SectionCount:
+def plane_regions(net, origin, u, v, *, r_min: float, r_reach: float | None = None, ratio: float = 8.0,
+                  max_annuli: int = 40, readout: bool = True) -> SectionCount:
     """Activation regions of ``net`` met by the whole plane origin + s u + t v.
 
     Parameters
@@ -83,6 +87,9 @@ def plane_regions(net, origin, u, v, *, r_min: float, ratio: float = 8.0, max_an
         Half-width of the central square, in (s, t) units; choose it at or below the
         smallest scale of interest (e.g. 1e-3 of the data's norm): finer structure
         inside it is still counted exactly at that square's resolution.
+    r_reach : float, optional
+        Annuli reach at least this far before the stopping rule applies (default
+        1e4 r_min; choose several times the data's norm).
     ratio : float
         Growth factor of the annuli (8: each tile spans one order of magnitude).
     max_annuli : int
@@ -90,7 +97,8 @@ def plane_regions(net, origin, u, v, *, r_min: float, ratio: float = 8.0, max_an
     readout : bool
         The last weight layer is a linear read-out whose units are not neurons (HR).
     """
-    _check(r_min, ratio, max_annuli)
+    _check(r_min, r_reach, ratio, max_annuli)
+    reach = 1e4 * r_min if r_reach is None else float(r_reach)
     seen = set()
 
     def add(box):
@@ -107,21 +115,22 @@ def plane_regions(net, origin, u, v, *, r_min: float, ratio: float = 8.0, max_an
         tiles += 4
         r *= ratio
         quiet = quiet + 1 if new == 0 else 0
-        if quiet >= 2:
+        if quiet >= 2 and r >= reach:
             converged = True
             break
     return SectionCount(len(seen), float(r_min), r, tiles, converged)
 
 
-def line_regions(net, origin, direction, *, r_min: float, ratio: float = 8.0, max_annuli: int = 40,
-                 readout: bool = True) -> SectionCount:
+def line_regions(net, origin, direction, *, r_min: float, r_reach: float | None = None, ratio: float = 8.0,
+                 max_annuli: int = 40, readout: bool = True) -> SectionCount:
     """Activation regions of ``net`` met by the whole line origin + t direction (t real).
 
     Same tiling as :func:`plane_regions` with segments: [-r_min, r_min] and then
     r < |t| < ratio r on both sides; ``direction`` is normalised first, so t is
     input-space distance.
     """
-    _check(r_min, ratio, max_annuli)
+    _check(r_min, r_reach, ratio, max_annuli)
+    reach = 1e4 * r_min if r_reach is None else float(r_reach)
     origin = np.asarray(origin, dtype=np.float64).ravel()
     d = np.asarray(direction, dtype=np.float64).ravel()
     norm = np.linalg.norm(d)
@@ -144,7 +153,7 @@ def line_regions(net, origin, direction, *, r_min: float, ratio: float = 8.0, ma
         tiles += 2
         r *= ratio
         quiet = quiet + 1 if new == 0 else 0
-        if quiet >= 2:
+        if quiet >= 2 and r >= reach:
             converged = True
             break
     return SectionCount(len(seen), float(r_min), r, tiles, converged)
