@@ -223,7 +223,8 @@ def test_corrupt_labels_uniform_over_other_classes_and_seeded():
     assert counts[0] == 0
     # 9 classes, 10000 expected each: chi-square with 8 dof, 26.1 is its 0.999 quantile
     assert ((counts[1:] - 10000) ** 2 / 10000).sum() < 26.1
-    assert np.array_equal(corrupt_labels(y[:50], 0.5, 10, seed=4).labels, corrupt_labels(y[:50], 0.5, 10, seed=4).labels)
+    a, b = corrupt_labels(y[:50], 0.5, 10, seed=4), corrupt_labels(y[:50], 0.5, 10, seed=4)
+    assert np.array_equal(a.labels, b.labels)
     assert not np.array_equal(corrupt_labels(y[:50], 0.5, 10, seed=4).changed,
                               corrupt_labels(y[:50], 0.5, 10, seed=5).changed)
     with pytest.raises(SimError):

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from .config import Optimizer, Precision, TrainConfig
 from .errors import DivergedError, TrainingError
 from .history import History, Snapshot, Timing
 from .model import NetworkSpec, forward, init_bn_state, init_params, loss, polyline_lengths, to_network
-from .phi_jax import jax_phi
+from .phi_jax import _compiled as _phi_compiled
 from .schedule import measurement_steps
 
 
@@ -137,55 +138,47 @@ def train(spec: NetworkSpec, data, config: TrainConfig = TrainConfig(), *, steps
                     keep_snapshots, snapshot_dir, progress)
 
 
-def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, measure, keep_snapshots,
-         snapshot_dir, progress):
+@lru_cache(maxsize=32)
+def _compiled(widths, phi, batch_norm, depth, trainable, optimizer, lr, momentum, lam, reg_layers, fixed_curve, bs,
+              x64):
+    """(run_steps, evaluate), jit-compiled; cached so repeated runs (other seeds) compile once."""
     jax, jnp, optax = require_jax()
-    dtype = np.float64 if config.precision is Precision.FLOAT64 else np.float32
-    net0 = spec.random_network()
-    phi_fn = jax_phi(net0.phi)
-    params0_np = init_params(spec, dtype)
-    bn0 = init_bn_state(spec, dtype)
-    params0 = jax.tree_util.tree_map(jnp.asarray, params0_np)
+    phi_fn = _phi_compiled(*phi)
     t_idx = [l - 1 for l in trainable]
-    f_idx = [l - 1 for l in range(1, spec.depth + 1) if l not in trainable]
-    lam = float(config.trajectory_reg)
-    curve = None if config.reg_curve is None else jnp.asarray(np.asarray(config.reg_curve, dtype))
-    bs = config.batch_size
-
-    if config.optimizer is Optimizer.ADAM:
-        opt = optax.adam(config.lr)
+    f_idx = [l - 1 for l in range(1, depth + 1) if l not in trainable]
+    if optimizer is Optimizer.ADAM:
+        opt = optax.adam(lr)
     else:
-        opt = optax.sgd(config.lr, momentum=config.momentum or None)
+        opt = optax.sgd(lr, momentum=momentum or None)
 
     def merge(tp, fp):
-        params = [None] * spec.depth
+        params = [None] * depth
         for i, p in zip(t_idx, tp):
             params[i] = p
         for i, p in zip(f_idx, fp):
             params[i] = p
         return params
 
-    def objective(tp, fp, bn_state, xb, yb):
+    def objective(tp, fp, bn_state, xb, yb, params0, bn0, curve):
         params = merge(tp, fp)
         value, new_bn = loss(params, bn_state, xb, yb, phi_fn, train=True)
         if lam > 0:
-            c = xb if curve is None else curve
+            c = curve if fixed_curve else xb
             value = value + trajectory_reg_term(params, params0, c, phi_fn, lam, reg_layers, bn_state, bn0)
         return value, new_bn
 
     grad_fn = jax.value_and_grad(objective, has_aux=True)
 
-    def run_steps(tp, opt_state, bn_state, fp, xs, ys, perm, start, stop):
+    @jax.jit
+    def run_steps(tp, opt_state, bn_state, fp, params0, bn0, curve, xs, ys, perm, start, stop):
         def body(i, carry):
             tp, opt_state, bn_state = carry
             idx = jax.lax.dynamic_slice(perm, (i * bs,), (bs,))
-            (_, bn_state), g = grad_fn(tp, fp, bn_state, xs[idx], ys[idx])
+            (_, bn_state), g = grad_fn(tp, fp, bn_state, xs[idx], ys[idx], params0, bn0, curve)
             updates, opt_state = opt.update(g, opt_state, tp)
             return optax.apply_updates(tp, updates), opt_state, bn_state
 
         return jax.lax.fori_loop(start, stop, body, (tp, opt_state, bn_state))
-
-    run_steps = jax.jit(run_steps)
 
     @jax.jit
     def evaluate(params, bn_state, xs, ys):
@@ -193,12 +186,32 @@ def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, m
         return (optax.softmax_cross_entropy_with_integer_labels(logits, ys).mean(),
                 (logits.argmax(axis=1) == ys).mean())
 
+    return run_steps, evaluate, opt, merge, t_idx, f_idx
+
+
+def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, measure, keep_snapshots,
+         snapshot_dir, progress):
+    jax, jnp, optax = require_jax()
+    x64 = config.precision is Precision.FLOAT64
+    dtype = np.float64 if x64 else np.float32
+    net0 = spec.random_network()
+    params0_np = init_params(spec, dtype)
+    bn0_np = init_bn_state(spec, dtype)
+    params0 = jax.tree_util.tree_map(jnp.asarray, params0_np)
+    bn0 = jax.tree_util.tree_map(jnp.asarray, bn0_np)
+    bs = config.batch_size
+    fixed = config.reg_curve is not None
+    curve = jnp.asarray(np.asarray(config.reg_curve, dtype) if fixed else np.zeros((2, spec.widths[0]), dtype))
+    run_steps, evaluate, opt, merge, t_idx, f_idx = _compiled(
+        spec.widths, (net0.phi.key, net0.phi.pw, net0.phi.d1), spec.batch_norm, spec.depth, trainable,
+        config.optimizer, float(config.lr), float(config.momentum), float(config.trajectory_reg), reg_layers, fixed, bs, x64)
+
     xs, ys = jnp.asarray(x.astype(dtype, copy=False)), jnp.asarray(y.astype(np.int32))
     xts, yts = jnp.asarray(xt.astype(dtype, copy=False)), jnp.asarray(yt.astype(np.int32))
     tp = [params0[i] for i in t_idx]
     fp = [params0[i] for i in f_idx]
     opt_state = opt.init(tp)
-    bn_state = jax.tree_util.tree_map(jnp.asarray, bn0)
+    bn_state = bn0
     order = np.random.default_rng(config.seed)
     perm, perm_epoch = None, -1
     rows, snaps = [], []
@@ -217,7 +230,8 @@ def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, m
                 perm_epoch = epoch
             i0 = cur - epoch * spe
             stop = min(target, (epoch + 1) * spe)
-            tp, opt_state, bn_state = run_steps(tp, opt_state, bn_state, fp, xs, ys, perm, i0, i0 + stop - cur)
+            tp, opt_state, bn_state = run_steps(tp, opt_state, bn_state, fp, params0, bn0, curve, xs, ys, perm,
+                                                    i0, i0 + stop - cur)
             cur = stop
             if progress:
                 _progress(cur, total)
