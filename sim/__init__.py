@@ -1,7 +1,12 @@
 """Finite-width random networks that check the predictions of ``meanfield``.
 
 ``sim`` builds on ``meanfield``; ``meanfield`` never imports ``sim``.
+Sub-packages ``sim.data`` (data sets) and ``sim.training`` (JAX training, imported
+lazily: ``import sim`` works without JAX) are reached as attributes.
 """
+import importlib as _importlib
+
+from .errors import SimError
 from .network import Network, RandomNetwork
 from .manifolds import Curve, CurveError, circle, great_circle, segment
 from .propagate import LayerCurve, propagate, propagate_iter
@@ -17,7 +22,7 @@ from .regions import (ActivationRegions1D, ActivationRegions2D, PlaneSection, Re
 from .trajectory import (Dichotomies, PatternsAlong, TrajectoryLength, Transitions, dichotomies, patterns_along,
                          theorem1_lower_bound, trajectory_length, transitions)
 
-__all__ = ["Network", "RandomNetwork",
+__all__ = ["SimError", "Network", "RandomNetwork",
            "Curve", "CurveError", "circle", "great_circle", "segment",
            "LayerCurve", "propagate", "propagate_iter",
            "CurveGeometry", "autocorrelation", "correlation", "curvature", "gauss_map_length", "measure_curve",
@@ -31,3 +36,10 @@ __all__ = ["Network", "RandomNetwork",
            "activation_regions_2d", "activation_regions_path", "piecewise_linear", "plane_through_points",
            "Dichotomies", "PatternsAlong", "TrajectoryLength", "Transitions", "dichotomies", "patterns_along",
            "theorem1_lower_bound", "trajectory_length", "transitions"]
+
+
+def __getattr__(name):
+    # sub-packages load on first use so that importing sim stays light
+    if name in ("data", "training"):
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
