@@ -281,8 +281,10 @@ def _cluster_client(workers: int | None, client, scheduler: str | None, connect_
         return c, [c]
     n = workers if workers is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                              else os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           host="127.0.0.1", silence_logs=logging.ERROR)
+    # loopback only; no dashboard, and its always-on HTTP routes on a free port rather than 8787
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                           silence_logs=logging.ERROR)
     c = Client(cluster)
     return c, [c, cluster]
 

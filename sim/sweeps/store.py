@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pathlib
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -123,8 +125,11 @@ class SweepStore:
         try:
             conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 60000")
+            # durability of each commit against power loss too; a killed process loses nothing either way
+            conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the sweep store {path}: {exc}") from None
+            raise StoreError(f"{path} is not a sweep store or cannot be opened ({exc}); use another --store "
+                             "path") from None
         return conn
 
     @classmethod
@@ -164,25 +169,34 @@ class SweepStore:
             return store
         if not path.parent.is_dir():
             raise StoreError(f"cannot create the sweep store {path}: directory {path.parent} does not exist")
-        conn = cls._connect(path)
+        # Built under a temporary name and renamed into place: a store that exists is complete, so a
+        # reader never sees a half-created one.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".creating", dir=path.parent)
+        os.close(fd)
         try:
-            # WAL: readers never block the writer and see whole transactions only.
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _CREATE.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
-                             [("schema_version", str(SCHEMA_VERSION)), ("task", task),
-                              ("base_seed", str(int(base_seed))), ("created", created),
-                              ("package_version", package_version)])
-            conn.execute("COMMIT")
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _CREATE.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                 [("schema_version", str(SCHEMA_VERSION)), ("task", task),
+                                  ("base_seed", str(int(base_seed))), ("created", created),
+                                  ("package_version", package_version)])
+                conn.execute("COMMIT")
+                # WAL: readers never block the writer and see whole transactions only (persistent setting)
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            os.replace(tmp, path)
         except sqlite3.Error as exc:
-            conn.close()
             raise StoreError(f"cannot create the sweep store {path}: {exc}") from None
-        return cls(path, conn)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return cls.create(path, task=task, base_seed=base_seed, package_version=package_version)
 
     def _check_version(self) -> None:
         try:
