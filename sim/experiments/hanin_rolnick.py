@@ -16,8 +16,18 @@ import math
 
 import numpy as np
 
-from .common import (BASE, ExperimentResult, Settings, history_rows, hr_prediction, mnist, pick, rows_result,
-                     run_grid, steps_for)
+from .common import (
+    BASE,
+    ExperimentResult,
+    Settings,
+    history_rows,
+    hr_prediction,
+    mnist,
+    pick,
+    rows_result,
+    run_grid,
+    steps_for,
+)
 from .plotting import band, run_means
 from .sections import line_regions, plane_regions
 

@@ -17,7 +17,17 @@ import math
 
 import numpy as np
 
-from .common import BASE, ExperimentResult, Settings, history_rows, mnist, pick, rows_result, run_grid, run_seed
+from .common import (
+    BASE,
+    ExperimentResult,
+    Settings,
+    history_rows,
+    mnist,
+    pick,
+    rows_result,
+    run_grid,
+    run_seed,
+)
 
 PHI = "hard_tanh"
 SIGMA_B = 0.1
@@ -39,8 +49,8 @@ def trajectory_run(*, sigma_w2: float, replicate: int, epochs: int, n_train, n_t
                    precision: str = "float32") -> dict:
     """One run of Raghu Figs. 4-5: trajectory length per layer of two circular
     interpolations at ``n_checkpoints`` log-spaced steps (plus step 0)."""
-    from ..trajectory import trajectory_length
     from ..training import NetworkSpec, TrainConfig, train
+    from ..trajectory import trajectory_length
 
     ds = mnist(data, n_train, n_test)
     curves = curves_for(ds, n_curve, seed)
@@ -141,7 +151,7 @@ def one_layer_run(*, layer: int, replicate: int, init_seed: int, epochs: int, n_
 
 
 FIG6 = {
-    "quick": dict(runs=1, epochs=1, n_train=512, n_test=256, width=16, depth=3, sigma_w2=4.0, batch_size=64),
+    "quick": dict(runs=1, epochs=1, n_train=512, n_test=256, width=16, depth=2, sigma_w2=4.0, batch_size=64),
     "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=4.0, batch_size=128),
 }
 

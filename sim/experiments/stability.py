@@ -19,7 +19,17 @@ import math
 
 import numpy as np
 
-from .common import BASE, ExperimentResult, Settings, history_rows, mnist, pick, rows_result, run_grid, run_seed
+from .common import (
+    BASE,
+    ExperimentResult,
+    Settings,
+    history_rows,
+    mnist,
+    pick,
+    rows_result,
+    run_grid,
+    run_seed,
+)
 from .raghu import PHI, SIGMA_B
 
 
@@ -132,8 +142,8 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
     trajectory regularizer lambda * sum_l len_l / len_l(init); trajectory length per
     layer of a great circle between two test images at log-spaced checkpoints."""
     from ..manifolds import great_circle
-    from ..trajectory import trajectory_length
     from ..training import NetworkSpec, TrainConfig, train
+    from ..trajectory import trajectory_length
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -155,7 +165,7 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
 
 
 TRAJREG = {
-    "quick": dict(runs=1, epochs=1, n_train=512, n_test=128, width=16, depth=3, sigma_w2=16.0, lam=0.1,
+    "quick": dict(runs=1, epochs=1, n_train=256, n_test=64, width=16, depth=3, sigma_w2=16.0, lam=0.1,
                   n_curve=40, n_checkpoints=3, batch_size=64),
     "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lam=0.1,
                  n_curve=300, n_checkpoints=8, batch_size=128),

@@ -100,8 +100,7 @@ class ExperimentTable:
         path = pathlib.Path(path)
         tmp = path.with_name(path.name + ".part")
         with open(tmp, "w", newline="") as f:
-            for k, v in self.notes.items():
-                f.write(f"# {k}: {v}\n")
+            f.writelines(f"# {k}: {v}\n" for k, v in self.notes.items())
             w = csv.writer(f)
             w.writerow(self.columns)
             for row in zip(*(self.data[c].tolist() for c in self.columns)):
