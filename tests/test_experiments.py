@@ -8,6 +8,7 @@ from math import comb
 
 import numpy as np
 import pytest
+from experiment_store import store_dir
 
 pytest.importorskip("jax")
 pytest.importorskip("dask.distributed")
@@ -49,7 +50,8 @@ def quick(name):
     """Run each quick mode once per test session (in-process, workers=0)."""
     if name not in _CACHE:
         data = mnist_dir() if EXPERIMENTS[name].needs_mnist else None
-        _CACHE[name] = run_experiment(name, quick=True, data=data, workers=0)
+        _CACHE[name] = run_experiment(name, quick=True, data=data, workers=0,
+                                      store=os.path.join(store_dir(), f"{name}.sqlite"))
     return _CACHE[name]
 
 
