@@ -125,8 +125,11 @@ def plot_trajectory(result: ExperimentResult):
         ax.set_ylabel("trajectory length of z^(d)")
         ax.set_title("interpolation between two MNIST images" if curve == "mnist"
                      else "interpolation between two random points")
-    sm = ScalarMappable(norm=Normalize(0, max(steps)), cmap=cmap)
-    fig.colorbar(sm, ax=axes, label="training step (red: start, purple: end)")
+    sm = ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(sm, ax=axes, label="training step (red: start, purple: end)")
+    ticks = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 6)).round().astype(int))
+    bar.set_ticks(ticks)
+    bar.set_ticklabels([str(steps[k]) for k in ticks])
     fig.suptitle(f"Raghu et al.: trajectory length through training, sigma_w^2 = {t['sigma_w2'][0]:g}")
     return fig
 
