@@ -14,7 +14,7 @@ from meanfield.cli import main as cli_main  # noqa: E402
 from meanfield.nonlinearity import Nonlinearity  # noqa: E402
 from sim.data import Dataset, random_points_2d  # noqa: E402
 from sim.training import (DivergedError, MissingDependencyError, NetworkSpec, TrainConfig, TrainingError,  # noqa: E402
-                          forward, init_bn_state, init_params, jax_phi, load_snapshot, loss, measurement_steps,
+                          evaluate_network, forward, init_bn_state, init_params, jax_phi, load_snapshot, loss, measurement_steps,
                           sigma_w_for_weight_scale, to_network, train, trajectory_reg_term)
 
 
@@ -34,6 +34,11 @@ def test_loss_decreases_on_separable_problem(optimizer, lr):
     assert loss_[-1] < 0.3 * loss_[0]
     assert h.rows[-1]["train_accuracy"] > 0.95 and h.rows[-1]["test_accuracy"] > 0.9
     assert h.column("step").tolist() == [8 * e for e in range(16)]          # default: every epoch
+    # the float64 network that History returns scores like the float32 JAX evaluation
+    data = _separable()
+    ev = evaluate_network(h.final, data.x_test, data.y_test)
+    assert abs(ev.accuracy - h.rows[-1]["test_accuracy"]) <= 1 / 64 and ev.loss == pytest.approx(
+        h.rows[-1]["test_loss"], rel=1e-4)
 
 
 def _softmax(z):
