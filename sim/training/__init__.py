@@ -56,7 +56,8 @@ from .phi_jax import jax_phi
 from .schedule import measurement_steps
 from .trainer import train, trajectory_reg_term
 
-__all__ = ["Evaluation", "evaluate_network", "Optimizer", "Precision", "TrainConfig", "DivergedError", "MissingDependencyError", "TrainingError",
+__all__ = ["Evaluation", "evaluate_network",
+           "Optimizer", "Precision", "TrainConfig", "DivergedError", "MissingDependencyError", "TrainingError",
            "BASE_COLUMNS", "History", "Snapshot", "Timing", "load_snapshot", "NetworkSpec", "cross_entropy",
            "forward", "init_bn_state", "init_params", "loss", "polyline_lengths", "sigma_w_for_weight_scale",
            "to_network", "jax_phi", "measurement_steps", "train", "trajectory_reg_term"]
