@@ -13,9 +13,10 @@ import sim  # noqa: E402
 from meanfield.cli import main as cli_main  # noqa: E402
 from meanfield.nonlinearity import Nonlinearity  # noqa: E402
 from sim.data import Dataset, random_points_2d  # noqa: E402
-from sim.training import (DivergedError, MissingDependencyError, NetworkSpec, TrainConfig, TrainingError,  # noqa: E402
-                          forward, init_bn_state, init_params, jax_phi, loss, measurement_steps,
-                          sigma_w_for_weight_scale, to_network, train, trajectory_reg_term)
+from sim.training import (DivergedError, MissingDependencyError, NetworkSpec, TrainConfig,  # noqa: E402
+                          TrainingError, evaluate_network, forward, init_bn_state, init_params, jax_phi,
+                          load_snapshot, loss, measurement_steps, sigma_w_for_weight_scale, to_network, train,
+                          trajectory_reg_term)
 
 
 def _separable(n=256, seed=0, n_test=64):
@@ -34,6 +35,11 @@ def test_loss_decreases_on_separable_problem(optimizer, lr):
     assert loss_[-1] < 0.3 * loss_[0]
     assert h.rows[-1]["train_accuracy"] > 0.95 and h.rows[-1]["test_accuracy"] > 0.9
     assert h.column("step").tolist() == [8 * e for e in range(16)]          # default: every epoch
+    # the float64 network that History returns scores like the float32 JAX evaluation
+    data = _separable()
+    ev = evaluate_network(h.final, data.x_test, data.y_test)
+    assert abs(ev.accuracy - h.rows[-1]["test_accuracy"]) <= 1 / 64 and ev.loss == pytest.approx(
+        h.rows[-1]["test_loss"], rel=1e-4)
 
 
 def _softmax(z):
@@ -97,10 +103,10 @@ def test_jax_phi_matches_numpy_phi_and_derivative(phi):
     assert np.all(np.isfinite(der))            # no NaN from an overflowing unused branch
 
 
-def test_frozen_layers_bitwise_and_trainable_change():
+def test_frozen_layers_bitwise_and_trainable_change(tmp_path):
     spec = NetworkSpec([2, 8, 8, 8, 2], seed=4)
     h = train(spec, _separable(), TrainConfig(lr=1e-2, epochs=2, batch_size=32, trainable=(2, 4)),
-              keep_snapshots=True)
+              keep_snapshots=True, snapshot_dir=tmp_path)
     init = spec.random_network()
     for l in (0, 2):
         assert np.array_equal(h.final.weights[l], init.weights[l]) and np.array_equal(h.final.biases[l], init.biases[l])
@@ -110,6 +116,9 @@ def test_frozen_layers_bitwise_and_trainable_change():
     assert h.final.weights[0].dtype == np.float64
     s0 = h.snapshots[0]
     assert s0.step == 0 and all(np.array_equal(a, b) for a, b in zip(s0.network.weights, init.weights))
+    back = load_snapshot(tmp_path / "snapshot_00000016.npz")           # 2 epochs of 8 steps
+    assert back.step == 16 and all(np.array_equal(a, b) for a, b in zip(back.network.weights, h.final.weights))
+    assert [s.step for s in h.snapshots] == [0, 8, 16]
 
 
 def test_step0_regions_equal_random_network():
@@ -160,10 +169,16 @@ def test_same_seed_bitwise_identical_history(tmp_path):
     spec = NetworkSpec([2, 12, 12, 2], seed=7, batch_norm=(1,))
     cfg = TrainConfig(lr=3e-3, epochs=3, batch_size=25, seed=11)
     steps = measurement_steps(12, 3, dense_epochs=0.5, n_dense=3)
-    m = {"w_norm": lambda net: float(np.linalg.norm(net.weights[1]))}
+    curve = np.stack([np.linspace(-1, 1, 20), np.linspace(1, -2, 20)], axis=1)
+    m = {"w_norm": lambda net: float(np.linalg.norm(net.weights[1])),
+         "length": lambda net: sim.trajectory_length(net, curve).length_h}
     h1, h2 = (train(spec, data, cfg, steps=steps, measure=m) for _ in range(2))
-    assert h1.rows == h2.rows
-    assert h1.to_csv(tmp_path / "a.csv").read_bytes() == h2.to_csv(tmp_path / "b.csv").read_bytes()
+    assert all(np.array_equal(r1["length"], r2["length"]) for r1, r2 in zip(h1.rows, h2.rows))
+    assert [{k: v for k, v in r.items() if k != "length"} for r in h1.rows] == \
+        [{k: v for k, v in r.items() if k != "length"} for r in h2.rows]
+    text = h1.to_csv(tmp_path / "a.csv").read_text()
+    assert text == h2.to_csv(tmp_path / "b.csv").read_text()
+    assert text.splitlines()[0].endswith("w_norm,length_0,length_1,length_2,length_3")   # a sequence -> columns
     h3 = train(spec, data, TrainConfig(lr=3e-3, epochs=3, batch_size=25, seed=12), steps=steps)
     assert h3.rows[-1]["train_loss"] != h1.rows[-1]["train_loss"]           # the batch order matters
 

@@ -29,6 +29,9 @@ History(rows, steps_per_epoch, final, snapshots, timing)
     ``.plot()``; ``final``: trained float64 ``sim.Network``; ``timing``:
     ``Timing(train_seconds, evaluate_seconds, measure_seconds)``, ``.measure_share``.
 Snapshot(step, epoch, network), .save(path); load_snapshot(path)
+evaluate_network(net, x, y) -> Evaluation(loss, accuracy)
+    numpy float64 cross-entropy and accuracy of any ``sim.Network`` (e.g. a trained
+    network with noise added at one layer).
 trajectory_reg_term(params, params0, curve, phi_fn, lam, layers, bn_state=None, bn_state0=None)
     lambda sum_l len_l(params) / len_l(params0) (JAX), the regularizer the trainer adds.
 Model functions (JAX): jax_phi(phi), init_params(spec, dtype), init_bn_state(spec, dtype),
@@ -44,6 +47,7 @@ Training runs in float32 by default; measurements get the float64 network
 W_init64 + (W - W_init), bitwise the initial network at step 0 and in frozen layers.
 """
 from .config import Optimizer, Precision, TrainConfig
+from .evaluate import Evaluation, evaluate_network
 from .errors import DivergedError, MissingDependencyError, TrainingError
 from .history import BASE_COLUMNS, History, Snapshot, Timing, load_snapshot
 from .model import (NetworkSpec, cross_entropy, forward, init_bn_state, init_params, loss, polyline_lengths,
@@ -52,7 +56,8 @@ from .phi_jax import jax_phi
 from .schedule import measurement_steps
 from .trainer import train, trajectory_reg_term
 
-__all__ = ["Optimizer", "Precision", "TrainConfig", "DivergedError", "MissingDependencyError", "TrainingError",
+__all__ = ["Evaluation", "evaluate_network",
+           "Optimizer", "Precision", "TrainConfig", "DivergedError", "MissingDependencyError", "TrainingError",
            "BASE_COLUMNS", "History", "Snapshot", "Timing", "load_snapshot", "NetworkSpec", "cross_entropy",
            "forward", "init_bn_state", "init_params", "loss", "polyline_lengths", "sigma_w_for_weight_scale",
            "to_network", "jax_phi", "measurement_steps", "train", "trajectory_reg_term"]

@@ -74,8 +74,13 @@ class TrainConfig:
             object.__setattr__(self, "precision", Precision(self.precision))
         except ValueError as exc:
             raise TrainingError(f"{exc}; choose one of adam/sgd and float32/float64") from None
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        try:
+            lr = float(self.lr)
+        except (TypeError, ValueError):
+            lr = math.nan
+        if not (math.isfinite(lr) and lr > 0):
             raise TrainingError(f"the learning rate must be a positive number, got {self.lr}")
+        object.__setattr__(self, "lr", lr)
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise TrainingError(f"epochs must be a positive integer, got {self.epochs}")
         if int(self.batch_size) != self.batch_size or self.batch_size < 1:

@@ -204,7 +204,8 @@ def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, m
     curve = jnp.asarray(np.asarray(config.reg_curve, dtype) if fixed else np.zeros((2, spec.widths[0]), dtype))
     run_steps, evaluate, opt, merge, t_idx, f_idx = _compiled(
         spec.widths, (net0.phi.key, net0.phi.pw, net0.phi.d1), spec.batch_norm, spec.depth, trainable,
-        config.optimizer, float(config.lr), float(config.momentum), float(config.trajectory_reg), reg_layers, fixed, bs, x64)
+        config.optimizer, float(config.lr), float(config.momentum), float(config.trajectory_reg), reg_layers,
+        fixed, bs, x64)
 
     xs, ys = jnp.asarray(x.astype(dtype, copy=False)), jnp.asarray(y.astype(np.int32))
     xts, yts = jnp.asarray(xt.astype(dtype, copy=False)), jnp.asarray(yt.astype(np.int32))
