@@ -344,3 +344,21 @@ def test_sweep_regions_one_layer_counts_are_exact(tmp_path, capsys):
     rc = main(["sweep", "regions", "--neurons", "10", "--depths", "3", "--seeds", "1", "--store",
                str(tmp_path / "x.sqlite"), "--workers", "0"])
     assert rc == 2 and "not divisible by depth 3" in capsys.readouterr().err
+
+
+def test_import_and_in_process_sweep_without_dask(tmp_path):
+    code = f"""
+import sys
+sys.modules["dask"] = sys.modules["distributed"] = None   # as if Dask were not installed
+import sim, sim.sweeps
+from sim.sweeps import SweepError, run_sweep
+s = run_sweep("{FAIL}", {{"x": [1, 2]}}, r"{tmp_path / 'n.sqlite'}", workers=0, progress=False)
+assert s.n_done == 2 and s.ok
+try:
+    run_sweep("{FAIL}", {{"x": [3]}}, r"{tmp_path / 'm.sqlite'}", workers=2, progress=False)
+except SweepError as exc:
+    print(exc)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "pip install 'meanfield[sweep]'" in r.stdout and not (tmp_path / "m.sqlite").exists()

@@ -241,7 +241,9 @@ def plot_error_vs_width(t: ErrorTable):
     ax.set_yscale("log")
     ax.set_xlabel("width N")
     ax.set_ylabel("error of one network (RMS over layers)")
-    ax.set_title(f"{t.phi}: theory vs simulation, depth {', '.join(map(str, t.depth))}", fontsize=10)
+    sig = ", ".join(f"({w:g}, {b:g})" for w, b in t.sigmas[:4]) + (", ..." if len(t.sigmas) > 4 else "")
+    ax.set_title(f"{t.phi}: theory vs simulation, depth {', '.join(map(str, t.depth))}\n"
+                 f"(sigma_w, sigma_b) = {sig}; {int(t.count.sum())} networks", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
