@@ -227,6 +227,8 @@ def test_failing_task_is_recorded_and_the_rest_complete(tmp_path, capsys):
     with SweepStore.open(store) as st:
         assert {r.params["x"]: r.attempts for r in st.records()} == {0: 1, 1: 1, 2: 2, 3: 1}
     assert main(["sweep", "status", str(store)]) == 1
+    assert main(["sweep", "plot", str(store), "--out", str(tmp_path / "f.png")]) == 2  # not a validate/regions store
+    assert "`sweep plot` draws" in capsys.readouterr().err and not (tmp_path / "f.png").exists()
 
 
 # -- bad input --------------------------------------------------------------------------------------------
