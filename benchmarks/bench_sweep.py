@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=0.5)
     ap.add_argument("--overhead-tasks", type=int, default=200)
-    ap.add_argument("--repeats", type=int, default=2, help="interleaved serial / 2-worker runs")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved serial / 2-worker pairs")
     args = ap.parse_args()
     from dask.distributed import Client, LocalCluster
 
@@ -76,10 +76,12 @@ def main() -> None:
                           dashboard_address=":0", scheduler_kwargs={"dashboard": False},
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             client.run(lambda: __import__("sim.sweeps.examples"))  # warm the workers' imports
-            for i in range(args.repeats):  # interleaved, so both see the same background load
+            loads = []
+            for i in range(args.repeats):  # interleaved pairs, so both see the same background load
+                loads.append(os.getloadavg()[0])
                 serial.append(_time(lambda: [spin(**p) for p in grid]))
                 warm.append(_time(lambda i=i: run_sweep(TASK, grid, f"{tmp}/warm{i}.sqlite", client=client,
-                                                    progress=False)))
+                                                        progress=False)))
             t_tiny = _time(lambda: run_sweep(TASK, tiny, f"{tmp}/tiny.sqlite", client=client, progress=False))
         t_tiny0 = _time(lambda: run_sweep(TASK, tiny, f"{tmp}/tiny0.sqlite", workers=0, progress=False))
     best = min(serial)
@@ -94,8 +96,10 @@ def main() -> None:
     print(f"load average (1, 5, 15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; "
           f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     print(f"{args.tasks} tasks of spin(work={work}) (~{args.seconds} s each when calibrated)")
-    print("serial runs: " + ", ".join(f"{t:.2f}" for t in serial) + " s; 2-worker runs: "
-          + ", ".join(f"{t:.2f}" for t in warm) + " s\n")
+    ratios = [a / b for a, b in zip(serial, warm)]
+    print("interleaved pairs (load average at start, serial s, 2-worker s, speed-up): "
+          + "; ".join(f"({ld:.1f}, {a:.2f}, {b:.2f}, {r:.2f}x)" for ld, a, b, r in zip(loads, serial, warm, ratios)))
+    print(f"median speed-up over the pairs: {sorted(ratios)[len(ratios) // 2]:.2f}x (goal >= 1.7x)\n")
     print("| run | time (s) | speed-up vs serial loop |\n|---|---:|---:|")
     for name, t, s in rows:
         print(f"| {name} | {t:.2f} | {'' if s is None else f'{s:.2f}x'} |")

@@ -158,7 +158,14 @@ def test_worker_killed_mid_sweep_completes_every_row(tmp_path):
                 killed.append(victim)
 
         summary = run_sweep(SLOW, grid, tmp_path / "s.sqlite", client=client, progress=False, on_result=kill_one)
+        # a task that kills every worker it runs on: with no retries allowed, recorded as KilledWorker (alone:
+        # Dask also counts a failure against the tasks queued on the dying worker)
+        cluster.scheduler.allowed_failures = 0
+        crash = run_sweep("sim.sweeps.examples:exit_when", {"x": [2], "bad": [2]}, tmp_path / "c.sqlite",
+                          client=client, progress=False)
     assert killed and summary.ok and summary.n_done == 12
+    assert (crash.n_done, crash.n_failed) == (0, 1) and crash.failures[0].error_type == "KilledWorker"
+    assert crash.failures[0].params == {"bad": 2, "x": 2}
     with SweepStore.open(tmp_path / "s.sqlite") as st:
         rows = st.records()
     assert len(rows) == 12 and all(r.ok for r in rows)
