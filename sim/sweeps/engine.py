@@ -349,6 +349,7 @@ def run_sweep(task, grid, store, *, fixed: Mapping[str, Any] | None = None, work
     skip: set[str] = set()
     if pathlib.Path(store).exists():
         with SweepStore.open(store) as st:
+            st.check_sweep(path, base_seed)
             skip = st.keys(TaskStatus.DONE) | (set() if retry_failed else st.keys(TaskStatus.FAILED))
     pending = [t for t in tasks if t[0] not in skip]
     c, to_close = (None, [])
