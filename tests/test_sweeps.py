@@ -33,6 +33,7 @@ from sim.sweeps import (
     TaskStatus,
     canonical,
     run_sweep,
+    table_rows,
     task_key,
     task_seed,
 )
@@ -309,6 +310,8 @@ def test_export_csv_one_row_per_task(tmp_path, capsys):
     assert by_x[1]["y"] == "2" and by_x[5]["status"] == "failed" and by_x[5]["error_type"] == "ValueError"
     assert int(by_x[0]["seed"]) == ref_seed({"bad": 5, "x": 0})
     assert socket.gethostname() == by_x[0]["host_name"] and float(by_x[0]["time_run"]) >= 0
+    with SweepStore.open(store) as st:  # a store passed in stays open for the caller
+        assert len(table_rows(st)[1]) == 3 and st.counts()[TaskStatus.DONE] == 2
 
 
 # -- the package sweeps -----------------------------------------------------------------------------------

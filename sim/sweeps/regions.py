@@ -24,7 +24,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import SweepStore, TaskStatus
+from .store import TaskStatus, reading
 
 #: The task run by ``meanfield sweep regions``.
 TASK = "sim.sweeps.regions:regions_task"
@@ -116,7 +116,7 @@ class RegionsTable:
 
 def regions_table(store) -> RegionsTable:
     """Aggregate a ``sweep regions`` store over seeds (readable while the sweep runs)."""
-    with (store if isinstance(store, SweepStore) else SweepStore.open(store)) as st:
+    with reading(store) as st:
         if st.meta().get("task") != TASK:
             raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a regions sweep")
         done = st.records(TaskStatus.DONE)

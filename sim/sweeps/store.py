@@ -27,6 +27,7 @@ Schema (version :data:`SCHEMA_VERSION`)
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -79,6 +80,16 @@ class TaskRecord:
     @property
     def ok(self) -> bool:
         return self.status is TaskStatus.DONE
+
+
+@contextlib.contextmanager
+def reading(store):
+    """A store to read: the given :class:`SweepStore` (left open) or a path (opened and closed here)."""
+    if isinstance(store, SweepStore):
+        yield store
+    else:
+        with SweepStore.open(store) as st:
+            yield st
 
 
 def array_to_bytes(a) -> bytes:

@@ -33,7 +33,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import SweepStore, TaskStatus
+from .store import TaskStatus, reading
 
 #: The task run by ``meanfield sweep validate``.
 TASK = "sim.sweeps.validate:validate_task"
@@ -179,7 +179,7 @@ class ErrorTable:
 
 def error_table(store) -> ErrorTable:
     """Aggregate the errors of a ``sweep validate`` store (readable while the sweep runs)."""
-    with (store if isinstance(store, SweepStore) else SweepStore.open(store)) as st:
+    with reading(store) as st:
         if st.meta().get("task") != TASK:
             raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a validate sweep")
         done = st.records(TaskStatus.DONE)
