@@ -33,6 +33,7 @@ from sim.sweeps import (
     TaskStatus,
     canonical,
     run_sweep,
+    table_rows,
     task_key,
     task_seed,
 )
@@ -158,7 +159,14 @@ def test_worker_killed_mid_sweep_completes_every_row(tmp_path):
                 killed.append(victim)
 
         summary = run_sweep(SLOW, grid, tmp_path / "s.sqlite", client=client, progress=False, on_result=kill_one)
+        # a task that kills every worker it runs on: with no retries allowed, recorded as KilledWorker (alone:
+        # Dask also counts a failure against the tasks queued on the dying worker)
+        cluster.scheduler.allowed_failures = 0
+        crash = run_sweep("sim.sweeps.examples:exit_when", {"x": [2], "bad": [2]}, tmp_path / "c.sqlite",
+                          client=client, progress=False)
     assert killed and summary.ok and summary.n_done == 12
+    assert (crash.n_done, crash.n_failed) == (0, 1) and crash.failures[0].error_type == "KilledWorker"
+    assert crash.failures[0].params == {"bad": 2, "x": 2}
     with SweepStore.open(tmp_path / "s.sqlite") as st:
         rows = st.records()
     assert len(rows) == 12 and all(r.ok for r in rows)
@@ -227,6 +235,8 @@ def test_failing_task_is_recorded_and_the_rest_complete(tmp_path, capsys):
     with SweepStore.open(store) as st:
         assert {r.params["x"]: r.attempts for r in st.records()} == {0: 1, 1: 1, 2: 2, 3: 1}
     assert main(["sweep", "status", str(store)]) == 1
+    assert main(["sweep", "plot", str(store), "--out", str(tmp_path / "f.png")]) == 2  # not a validate/regions store
+    assert "`sweep plot` draws" in capsys.readouterr().err and not (tmp_path / "f.png").exists()
 
 
 # -- bad input --------------------------------------------------------------------------------------------
@@ -300,6 +310,8 @@ def test_export_csv_one_row_per_task(tmp_path, capsys):
     assert by_x[1]["y"] == "2" and by_x[5]["status"] == "failed" and by_x[5]["error_type"] == "ValueError"
     assert int(by_x[0]["seed"]) == ref_seed({"bad": 5, "x": 0})
     assert socket.gethostname() == by_x[0]["host_name"] and float(by_x[0]["time_run"]) >= 0
+    with SweepStore.open(store) as st:  # a store passed in stays open for the caller
+        assert len(table_rows(st)[1]) == 3 and st.counts()[TaskStatus.DONE] == 2
 
 
 # -- the package sweeps -----------------------------------------------------------------------------------
@@ -344,3 +356,21 @@ def test_sweep_regions_one_layer_counts_are_exact(tmp_path, capsys):
     rc = main(["sweep", "regions", "--neurons", "10", "--depths", "3", "--seeds", "1", "--store",
                str(tmp_path / "x.sqlite"), "--workers", "0"])
     assert rc == 2 and "not divisible by depth 3" in capsys.readouterr().err
+
+
+def test_import_and_in_process_sweep_without_dask(tmp_path):
+    code = f"""
+import sys
+sys.modules["dask"] = sys.modules["distributed"] = None   # as if Dask were not installed
+import sim, sim.sweeps
+from sim.sweeps import SweepError, run_sweep
+s = run_sweep("{FAIL}", {{"x": [1, 2]}}, r"{tmp_path / 'n.sqlite'}", workers=0, progress=False)
+assert s.n_done == 2 and s.ok
+try:
+    run_sweep("{FAIL}", {{"x": [3]}}, r"{tmp_path / 'm.sqlite'}", workers=2, progress=False)
+except SweepError as exc:
+    print(exc)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "pip install 'meanfield[sweep]'" in r.stdout and not (tmp_path / "m.sqlite").exists()

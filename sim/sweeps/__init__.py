@@ -51,9 +51,16 @@ Example::
                   Grid.product(n=[10, 100, 1000], replicate=range(5)), "moments.sqlite", workers=2)
     rows = SweepStore.open("moments.sqlite").records()
 
-Ready-made sweeps: :mod:`sim.sweeps.validate` (theory against simulation over a grid,
-``meanfield sweep validate``) and :mod:`sim.sweeps.regions` (activation-region counts
-against Hanin & Rolnick's #neurons^n_in / n_in!, ``meanfield sweep regions``).
+Ready-made sweeps
+-----------------
+:mod:`sim.sweeps.validate` (``meanfield sweep validate``): ``validate_task`` (one network,
+per-quantity errors against the theory), ``validate_grid(phi, sigma_w, sigma_b, widths,
+depth, seeds)``, ``run_validate_sweep(grid, store, **run_sweep_kwargs)``,
+``error_table(store) -> ErrorTable``, ``error_table_markdown``, ``plot_error_vs_width``.
+:mod:`sim.sweeps.regions` (``meanfield sweep regions``): ``regions_task``,
+``regions_grid(depths=, seeds=, neurons= | widths=)``, ``run_regions_sweep``,
+``regions_table(store) -> RegionsTable``, ``regions_table_markdown``, ``plot_regions``
+(Hanin & Rolnick Remark 1: #neurons^2 / 2).  :mod:`sim.sweeps.examples`: small tasks.
 Dask is imported only when a sweep runs on workers; ``import sim.sweeps`` does not need it.
 """
 from .engine import (

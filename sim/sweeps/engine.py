@@ -349,6 +349,7 @@ def run_sweep(task, grid, store, *, fixed: Mapping[str, Any] | None = None, work
     skip: set[str] = set()
     if pathlib.Path(store).exists():
         with SweepStore.open(store) as st:
+            st.check_sweep(path, base_seed)
             skip = st.keys(TaskStatus.DONE) | (set() if retry_failed else st.keys(TaskStatus.FAILED))
     pending = [t for t in tasks if t[0] not in skip]
     c, to_close = (None, [])
@@ -400,11 +401,17 @@ def _run_dask(c, path, pending, record) -> None:
         for key, p, seed in pending:
             f = c.submit(execute, path, key, p, seed, key=f"sweep-{key}-{tag}", pure=False, retries=0)
             futures[f.key] = (f, key, p, seed)
-        for f in as_completed([v[0] for v in futures.values()]):
+        # with_results: results stream in behind the scenes instead of one blocking round trip each
+        for f, result in as_completed([v[0] for v in futures.values()], with_results=True, raise_errors=False):
             _, key, p, seed = futures.pop(f.key)
-            try:
-                outcome = f.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker, deserialisation errors on a worker
+            if isinstance(result, TaskOutcome):
+                outcome = result
+            else:  # the future failed outside the task: KilledWorker, a worker that cannot import it, ...
+                try:
+                    f.result()
+                    exc = RuntimeError(f"the worker returned {type(result).__name__}, not a TaskOutcome")
+                except Exception as err:  # noqa: BLE001 - recorded as the task's failure
+                    exc = err
                 outcome = _lost(key, p, seed, exc)
             f.release()
             record(outcome)

@@ -38,3 +38,15 @@ def spin(work: int, replicate: int = 0) -> dict:
     for i in range(int(work)):
         acc = (acc * 1103515245 + i) % 2147483648
     return {"acc": acc}
+
+
+def exit_when(x: int, bad: int = -1) -> dict:
+    """x + 1, except that x == bad ends the process at once (``os._exit``), as a crashing worker does.
+
+    For testing lost workers only: in-process (``workers=0``) it ends the driver.
+    """
+    if x == bad:
+        import os
+
+        os._exit(3)
+    return {"y": x + 1}

@@ -7,7 +7,7 @@ import pathlib
 import tempfile
 
 from .errors import StoreError
-from .store import SweepStore
+from .store import reading
 
 #: Columns before the parameters, and after the results.
 LEAD = ("key", "status", "seed")
@@ -22,7 +22,7 @@ def table_rows(store) -> tuple[list[str], list[dict]]:
     A result named like a parameter becomes ``result_<name>``.  Arrays are not
     columns (read them with :meth:`SweepStore.arrays`).
     """
-    with (store if isinstance(store, SweepStore) else SweepStore.open(store)) as st:
+    with reading(store) as st:
         records = st.records()
     params = list(dict.fromkeys(k for r in records for k in r.params))
     taken = set(params) | set(LEAD) | set(TRAIL)

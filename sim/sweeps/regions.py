@@ -24,7 +24,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import SweepStore, TaskStatus
+from .store import TaskStatus, reading
 
 #: The task run by ``meanfield sweep regions``.
 TASK = "sim.sweeps.regions:regions_task"
@@ -116,7 +116,7 @@ class RegionsTable:
 
 def regions_table(store) -> RegionsTable:
     """Aggregate a ``sweep regions`` store over seeds (readable while the sweep runs)."""
-    with (store if isinstance(store, SweepStore) else SweepStore.open(store)) as st:
+    with reading(store) as st:
         if st.meta().get("task") != TASK:
             raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a regions sweep")
         done = st.records(TaskStatus.DONE)
@@ -162,7 +162,7 @@ def plot_regions(t: RegionsTable):
         off = 1 + 0.02 * (i - (len(depths) - 1) / 2)  # small horizontal offsets so error bars do not overlap
         ax.errorbar(t.n_neurons[m] * off, t.mean[m], yerr=t.std[m], fmt="o", ms=4, capsize=2, label=f"depth {d}")
         ax2.errorbar(t.n_neurons[m] * off, t.ratio[m], yerr=t.std[m] / t.hr_heuristic[m], fmt="o-", ms=4,
-                     capsize=2, label=f"depth {d}")
+                     capsize=2, label=f"depth {d}")  # error bars: std over seeds
     n = np.unique(t.n_neurons).astype(float)
     grid = np.geomspace(n.min() * 0.8, n.max() * 1.25, 50)
     ax.plot(grid, grid ** 2 / 2, "k--", lw=1.2, label=r"$\#\mathrm{neurons}^2/2$ (HR Remark 1)")
@@ -176,6 +176,10 @@ def plot_regions(t: RegionsTable):
     ax2.set_xlabel("#neurons")
     ax2.set_ylabel(r"regions / ($\#\mathrm{neurons}^2/2$)")
     ax2.legend(fontsize=8, frameon=False)
+    for a in (ax, ax2):  # label the #neurons of the grid, not log-axis minor ticks
+        a.set_xticks(n)
+        a.set_xticks([], minor=True)
+        a.set_xticklabels([f"{v:g}" for v in n])
     fig.suptitle("Hanin & Rolnick Theorem 5 / Remark 1: depth-independent region counts at initialisation",
                  fontsize=10)
     fig.tight_layout()

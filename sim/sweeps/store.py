@@ -27,6 +27,7 @@ Schema (version :data:`SCHEMA_VERSION`)
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -79,6 +80,16 @@ class TaskRecord:
     @property
     def ok(self) -> bool:
         return self.status is TaskStatus.DONE
+
+
+@contextlib.contextmanager
+def reading(store):
+    """A store to read: the given :class:`SweepStore` (left open) or a path (opened and closed here)."""
+    if isinstance(store, SweepStore):
+        yield store
+    else:
+        with SweepStore.open(store) as st:
+            yield st
 
 
 def array_to_bytes(a) -> bytes:
@@ -157,15 +168,11 @@ class SweepStore:
         path = pathlib.Path(path)
         if path.exists():
             store = cls.open(path)
-            meta = store.meta()
-            if meta.get("task") != task:
+            try:
+                store.check_sweep(task, base_seed)
+            except StoreError:
                 store.close()
-                raise StoreError(f"the store {path} holds a sweep of {meta.get('task')}, not {task}; "
-                                 "use another --store path")
-            if int(meta.get("base_seed", 0)) != int(base_seed):
-                store.close()
-                raise StoreError(f"the store {path} was written with base seed {meta.get('base_seed')}, not "
-                                 f"{base_seed}; use the same seed to resume, or another --store path")
+                raise
             return store
         if not path.parent.is_dir():
             raise StoreError(f"cannot create the sweep store {path}: directory {path.parent} does not exist")
@@ -197,6 +204,16 @@ class SweepStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return cls.create(path, task=task, base_seed=base_seed, package_version=package_version)
+
+    def check_sweep(self, task: str, base_seed: int) -> None:
+        """Raise StoreError unless this store holds a sweep of ``task`` with ``base_seed``."""
+        meta = self.meta()
+        if meta.get("task") != task:
+            raise StoreError(f"the store {self.path} holds a sweep of {meta.get('task')}, not {task}; "
+                             "use another --store path")
+        if int(meta.get("base_seed", 0)) != int(base_seed):
+            raise StoreError(f"the store {self.path} was written with base seed {meta.get('base_seed')}, not "
+                             f"{base_seed}; use the same seed to resume, or another --store path")
 
     def _check_version(self) -> None:
         try:

@@ -33,7 +33,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import SweepStore, TaskStatus
+from .store import TaskStatus, reading
 
 #: The task run by ``meanfield sweep validate``.
 TASK = "sim.sweeps.validate:validate_task"
@@ -179,7 +179,7 @@ class ErrorTable:
 
 def error_table(store) -> ErrorTable:
     """Aggregate the errors of a ``sweep validate`` store (readable while the sweep runs)."""
-    with (store if isinstance(store, SweepStore) else SweepStore.open(store)) as st:
+    with reading(store) as st:
         if st.meta().get("task") != TASK:
             raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a validate sweep")
         done = st.records(TaskStatus.DONE)
@@ -241,7 +241,9 @@ def plot_error_vs_width(t: ErrorTable):
     ax.set_yscale("log")
     ax.set_xlabel("width N")
     ax.set_ylabel("error of one network (RMS over layers)")
-    ax.set_title(f"{t.phi}: theory vs simulation, depth {', '.join(map(str, t.depth))}", fontsize=10)
+    sig = ", ".join(f"({w:g}, {b:g})" for w, b in t.sigmas[:4]) + (", ..." if len(t.sigmas) > 4 else "")
+    ax.set_title(f"{t.phi}: theory vs simulation, depth {', '.join(map(str, t.depth))}\n"
+                 f"(sigma_w, sigma_b) = {sig}; {int(t.count.sum())} networks", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
