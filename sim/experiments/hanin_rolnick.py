@@ -326,7 +326,7 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
 
 FIG7 = {
     "quick": dict(width=8, depth=3, epochs=2, n_train=1024, n_test=256, batch_size=128),
-    "full": dict(width=64, depth=3, epochs=10, n_train=None, n_test=None, batch_size=128),
+    "full": dict(width=64, depth=3, epochs=20, n_train=None, n_test=None, batch_size=128),
 }
 
 
