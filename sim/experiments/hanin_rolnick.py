@@ -26,6 +26,7 @@ from .common import (
     pick,
     rows_result,
     run_grid,
+    run_seed,
     steps_for,
 )
 from .plotting import band, run_means
@@ -118,10 +119,13 @@ def plot_fig3(result: ExperimentResult):
 
 # ------------------------------------------------------------- Fig. 4: label corruption
 
-def fig4_run(*, corruption: float, replicate: int, epochs: int, n_train, n_test, n_lines: int, width: int,
-             depth: int, batch_size: int, lr: float, seed: int, data=None, precision: str = "float32") -> dict:
+def fig4_run(*, corruption: float, replicate: int, init_seed: int, epochs: int, n_train, n_test, n_lines: int,
+             width: int, depth: int, batch_size: int, lr: float, seed: int, data=None,
+             precision: str = "float32") -> dict:
     """One run of HR Fig. 4: MNIST with a fraction of labels corrupted; the mean number of
-    regions on ``n_lines`` lines through the origin and random training images."""
+    regions on ``n_lines`` lines through the origin and random training images.  The
+    initial network and the lines come from ``init_seed``, shared by all corruption
+    levels of a replicate, so that the levels are compared on the same network."""
     from ..data import corrupt_labels
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -130,9 +134,10 @@ def fig4_run(*, corruption: float, replicate: int, epochs: int, n_train, n_test,
     bad = corrupt_labels(true, corruption, ds.n_classes, [seed, 2])
     ds = ds.with_train_labels(bad.labels)
     fraction = float(np.mean(bad.labels != true))
-    idx = pick(ds.x_train.shape[0], n_lines, [seed, 1])
+    idx = pick(ds.x_train.shape[0], n_lines, [init_seed, 1])
     dirs = ds.x_train[idx].astype(np.float64)
-    spec = NetworkSpec([ds.x_train.shape[1]] + [width] * depth + [10], "relu", math.sqrt(2.0), SIGMA_B, seed=seed)
+    spec = NetworkSpec([ds.x_train.shape[1]] + [width] * depth + [10], "relu", math.sqrt(2.0), SIGMA_B,
+                       seed=init_seed)
     cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, precision=precision)
     zero = np.zeros(ds.x_train.shape[1])
 
@@ -150,7 +155,7 @@ def fig4_run(*, corruption: float, replicate: int, epochs: int, n_train, n_test,
 FIG4 = {
     "quick": dict(corruptions=[0.0, 0.5, 1.0], runs=1, epochs=2, n_train=512, n_test=128, n_lines=4, width=8,
                   depth=3, batch_size=64),
-    "full": dict(corruptions=[0.0, 0.25, 0.5, 0.75, 1.0], runs=2, epochs=25, n_train=10000, n_test=2000,
+    "full": dict(corruptions=[0.0, 0.25, 0.5, 0.75, 1.0], runs=3, epochs=50, n_train=10000, n_test=2000,
                  n_lines=20, width=32, depth=3, batch_size=128),
 }
 
@@ -158,11 +163,13 @@ FIG4 = {
 def hr_fig4(settings: Settings) -> ExperimentResult:
     """HR Fig. 4: mean regions on lines through the origin and MNIST images under label corruption."""
     s = FIG4["quick" if settings.quick else "full"]
-    runs = [dict(corruption=c, replicate=r, epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"],
-                 n_lines=s["n_lines"], width=s["width"], depth=s["depth"], batch_size=s["batch_size"], lr=1e-3)
+    runs = [dict(corruption=c, replicate=r, init_seed=run_seed({"experiment": "hr-fig4", "replicate": r}),
+                 epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"], n_lines=s["n_lines"], width=s["width"],
+                 depth=s["depth"], batch_size=s["batch_size"], lr=1e-3)
             for c in s["corruptions"] for r in range(s["runs"])]
     notes = {"paper": "HR 2019 Fig. 4: depth 3 width 32, 40 runs, 100 lines, all of MNIST",
-             "scale": f"depth {s['depth']} width {s['width']}, {s['runs']} run(s) per corruption level, "
+             "scale": f"depth {s['depth']} width {s['width']}, {s['runs']} run(s) per corruption level (the same "
+                      f"initial networks and lines at every level), "
                       f"{s['n_lines']} lines, {s['epochs']} epochs on the first {s['n_train']} training images, "
                       f"Adam lr 1e-3, batch {s['batch_size']}; whole-line exact counts"}
     return run_grid("hr-fig4", "sim.experiments.hanin_rolnick:fig4_run", runs, settings,
