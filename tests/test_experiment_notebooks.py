@@ -83,5 +83,5 @@ def test_noise_depth_notebook():
 def test_trajectory_regularization_notebook():
     _need_mnist()
     ns = run_notebook("trajectory_regularization.ipynb")
-    assert set(ns["final_acc"]) == {"none", "batchnorm", "trajreg"}
+    assert set(ns["final_acc"]) == {"none", "batchnorm", "trajreg lambda=0.1"}
     assert all(v > 0 for v in ns["final_len"].values())

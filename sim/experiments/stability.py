@@ -159,15 +159,16 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
     steps = np.unique(np.concatenate([[0], np.rint(np.geomspace(1, total, n_checkpoints))])).astype(int)
     hist = train(spec, ds, cfg, steps=steps.tolist(),
                  measure={"traj": lambda net: trajectory_length(net, curve).length_x[:depth + 1].tolist()})
-    rows = history_rows(hist, lambda row: [{"method": method, "layer": d, "trajectory_length": float(v)}
-                                           for d, v in enumerate(row["traj"])])
+    variant = f"trajreg lambda={lam:g}" if method == "trajreg" else method
+    rows = history_rows(hist, lambda row: [{"method": method, "variant": variant, "layer": d,
+                                            "trajectory_length": float(v)} for d, v in enumerate(row["traj"])])
     return rows_result(rows)
 
 
 TRAJREG = {
-    "quick": dict(runs=1, epochs=1, n_train=256, n_test=64, width=16, depth=3, sigma_w2=16.0, lam=0.1,
+    "quick": dict(runs=1, epochs=1, n_train=256, n_test=64, width=16, depth=3, sigma_w2=16.0, lams=[0.1],
                   n_curve=40, n_checkpoints=3, batch_size=64),
-    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lam=0.1,
+    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lams=[0.1, 1.0],
                  n_curve=300, n_checkpoints=8, batch_size=128),
 }
 
@@ -178,16 +179,18 @@ def trajectory_regularization(settings: Settings) -> ExperimentResult:
     runs = []
     for r in range(s["runs"]):
         init = run_seed({"experiment": "trajectory-regularization", "replicate": r})
+        variants = [("none", 0.0), ("batchnorm", 0.0)] + [("trajreg", lam) for lam in s["lams"]]
         runs += [dict(method=m, replicate=r, init_seed=init, epochs=s["epochs"], n_train=s["n_train"],
                       n_test=s["n_test"], width=s["width"], depth=s["depth"], sigma_w2=s["sigma_w2"],
-                      lam=s["lam"], n_curve=s["n_curve"], n_checkpoints=s["n_checkpoints"],
-                      batch_size=s["batch_size"], lr=1e-3) for m in METHODS]
+                      lam=lam, n_curve=s["n_curve"], n_checkpoints=s["n_checkpoints"],
+                      batch_size=s["batch_size"], lr=1e-3) for m, lam in variants]
     notes = {"paper": "Raghu et al. slides, 'trajectory regularization' and batch normalization",
              "scale": f"hard tanh, {s['depth']} hidden layers of width {s['width']}, sigma_w^2 = {s['sigma_w2']:g}, "
-                      f"lambda = {s['lam']}, {s['runs']} run(s) per method, {s['epochs']} epoch(s) on "
+                      f"lambda in {s['lams']}, {s['runs']} run(s) per method, {s['epochs']} epoch(s) on "
                       f"{s['n_train'] or 60000} images; great circle of {s['n_curve']} points between two test images"}
     return run_grid("trajectory-regularization", "sim.experiments.stability:trajreg_run", runs, settings,
-                    columns=BASE + ("test_accuracy", "method", "layer", "trajectory_length"), notes=notes,
+                    columns=BASE + ("test_accuracy", "method", "lam", "variant", "layer", "trajectory_length"),
+                    notes=notes,
                     shared={"data": settings.data})
 
 
@@ -199,15 +202,15 @@ def plot_trajectory_regularization(result: ExperimentResult):
     t = result.table
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     one_layer = t.where(layer=1)
-    band(axes[0], run_means(one_layer, "test_accuracy", "epoch", "method"), label_fmt="{}", marker="o")
+    band(axes[0], run_means(one_layer, "test_accuracy", "epoch", "variant"), label_fmt="{}", marker="o")
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("test accuracy")
     axes[0].set_xscale("symlog", linthresh=0.01)
-    colours = {m: f"C{i}" for i, m in enumerate(t.unique("method"))}
+    colours = {m: f"C{i}" for i, m in enumerate(t.unique("variant"))}
     for ax, which in zip(axes[1:], ("start", "end")):
         step = 0 if which == "start" else max(t["step"])
-        for m in t.unique("method"):
-            at = t.where(method=m, step=step)
+        for m in t.unique("variant"):
+            at = t.where(variant=m, step=step)
             layers = at.unique("layer")
             ax.semilogy(layers, [np.mean(at.where(layer=d)["trajectory_length"]) for d in layers], "o-",
                         color=colours[m], label=m)
