@@ -230,7 +230,7 @@ def points_run(*, n_points: int, replicate: int, epochs: int, width: int, depth:
 
 FIG5 = {
     "quick": dict(n_points=[16, 64], runs=1, epochs=4, width=8, depth=3, batch_size=16, n_measure=2),
-    "full": dict(n_points=[100, 500, 2000, 5000], runs=3, epochs=500, width=32, depth=3, batch_size=32,
+    "full": dict(n_points=[100, 500, 2000, 5000], runs=3, epochs=1000, width=32, depth=3, batch_size=32,
                  n_measure=20),
 }
 
@@ -257,7 +257,7 @@ def plot_fig5(result: ExperimentResult):
 FIG6 = {
     "quick": dict(n_points=64, lrs=[1e-4, 1e-3, 1e-2], scales=[0.5, 1.0, 2.0], runs=1, epochs=4, width=8,
                   depth=3, batch_size=16, n_measure=2),
-    "full": dict(n_points=2000, lrs=[1e-4, 1e-3, 1e-2], scales=[0.25, 0.5, 1.0, 2.0, 4.0], runs=2, epochs=300,
+    "full": dict(n_points=5000, lrs=[1e-4, 1e-3, 1e-2], scales=[0.25, 0.5, 1.0, 2.0, 4.0], runs=2, epochs=300,
                  width=32, depth=3, batch_size=32, n_measure=15),
 }
 
