@@ -271,3 +271,13 @@ def test_cli_corrupt_mnist_names_the_file(tmp_path, capsys):
 def test_unknown_experiment_from_python():
     with pytest.raises(ExperimentError, match="choose one of"):
         run_experiment("raghu-fig9")
+
+
+@pytest.mark.slow
+def test_same_table_on_two_worker_processes(tmp_path):
+    # seeds come from the runs' parameters: a local Dask cluster gives the in-process numbers exactly
+    serial = quick("hr-fig5").table
+    parallel = run_experiment("hr-fig5", quick=True, workers=2, store=tmp_path / "s.sqlite").table
+    assert serial.columns == parallel.columns
+    for c in serial.columns:
+        assert np.array_equal(serial[c], parallel[c]), c
