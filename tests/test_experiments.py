@@ -280,4 +280,5 @@ def test_same_table_on_two_worker_processes(tmp_path):
     parallel = run_experiment("hr-fig5", quick=True, workers=2, store=tmp_path / "s.sqlite").table
     assert serial.columns == parallel.columns
     for c in serial.columns:
-        assert np.array_equal(serial[c], parallel[c]), c
+        nan = serial[c].dtype.kind == "f"     # test_accuracy is NaN: the points have no test set
+        assert np.array_equal(serial[c], parallel[c], equal_nan=nan), c
