@@ -146,7 +146,14 @@ def loss(params, bn_state, x, y, phi_fn, *, train: bool = False):
 def polyline_lengths(hs, layers) -> list:
     """Sum of distances between consecutive rows of h^l for each l in ``layers`` (1-based)."""
     _, jnp, _ = require_jax()
-    return [jnp.sqrt(((hs[l - 1][1:] - hs[l - 1][:-1]) ** 2).sum(axis=1)).sum() for l in layers]
+    out = []
+    for l in layers:
+        d2 = ((hs[l - 1][1:] - hs[l - 1][:-1]) ** 2).sum(axis=1)
+        # sqrt has an infinite derivative at 0: two consecutive points mapped to one (saturated units) would
+        # make the gradient NaN; the distance there is 0 with gradient 0 instead
+        pos = d2 > 0
+        out.append(jnp.where(pos, jnp.sqrt(jnp.where(pos, d2, 1.0)), 0.0).sum())
+    return out
 
 
 def to_network(spec: NetworkSpec, params, bn_state, init=None, init64: Network | None = None) -> Network:
