@@ -168,7 +168,7 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
 TRAJREG = {
     "quick": dict(runs=1, epochs=1, n_train=256, n_test=64, width=16, depth=3, sigma_w2=16.0, lams=[0.1],
                   n_curve=40, n_checkpoints=3, batch_size=64),
-    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lams=[0.1, 0.3],
+    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lams=[0.1, 1.0],
                  n_curve=300, n_checkpoints=8, batch_size=128),
 }
 
