@@ -177,8 +177,8 @@ def test_worker_killed_mid_sweep_completes_every_row(tmp_path):
 
 def test_driver_killed_mid_sweep_resumes_only_missing_tasks(tmp_path, scheduler_address):
     store = tmp_path / "driver.sqlite"
-    args = [sys.executable, "-m", "meanfield.cli", "sweep", "run", SLOW, "-p", "x=" + ",".join(map(str, range(12))),
-            "--fixed", "delay=0.25", "--store", str(store), "--scheduler", scheduler_address, "--quiet"]
+    args = [sys.executable, "-m", "meanfield.cli", "sweep", "run", SLOW, "-p", "x=" + ",".join(map(str, range(16))),
+            "--fixed", "delay=0.3", "--store", str(store), "--scheduler", scheduler_address, "--quiet"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         before = {}
@@ -200,17 +200,17 @@ def test_driver_killed_mid_sweep_resumes_only_missing_tasks(tmp_path, scheduler_
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with SweepStore.open(store) as st:
         before = {r.key: r for r in st.records()}
-    assert 3 <= len(before) < 12 and all(r.ok for r in before.values())
+    assert 3 <= len(before) < 16 and all(r.ok for r in before.values())
 
     rerun = subprocess.run(args[:-1], capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"12 tasks, {12 - len(before)} done and 0 failed in this run, {len(before)} already in" in rerun.stderr
+    assert f"16 tasks, {16 - len(before)} done and 0 failed in this run, {len(before)} already in" in rerun.stderr
     with SweepStore.open(store) as st:
         after = {r.key: r for r in st.records()}
-    assert len(after) == 12 and all(r.attempts == 1 for r in after.values())
+    assert len(after) == 16 and all(r.attempts == 1 for r in after.values())
     for key, r in before.items():  # finished rows were neither lost nor re-run
         assert after[key].time_start == r.time_start and after[key].pid == r.pid
-    run_sweep(SLOW, Grid.product(x=list(range(12)), delay=[0.25]), tmp_path / "whole.sqlite", workers=0,
+    run_sweep(SLOW, Grid.product(x=list(range(16)), delay=[0.3]), tmp_path / "whole.sqlite", workers=0,
               progress=False)
     assert snapshot(store) == snapshot(tmp_path / "whole.sqlite")
 
