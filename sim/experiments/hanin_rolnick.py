@@ -76,8 +76,8 @@ def fig3_run(*, arch: str, replicate: int, epochs: int, n_train, n_test, n_plane
 FIG3 = {
     "quick": dict(archs=["8,8", "16"], runs=1, epochs=1, n_train=1024, n_test=256, n_planes=2, n_dense=2,
                   batch_size=128),
-    "full": dict(archs=["32,32,32", "48,48", "96", "20,20,20"], runs=3, epochs=10, n_train=None, n_test=None,
-                 n_planes=4, n_dense=8, batch_size=128),
+    "full": dict(archs=["32,32,32", "48,48", "96", "20,20,20"], runs=3, epochs=20, n_train=None, n_test=None,
+                 n_planes=5, n_dense=8, batch_size=128),
 }
 
 
