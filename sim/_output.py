@@ -1,11 +1,15 @@
-"""Output paths of the sim commands: a directory means "the default name inside it",
-and writability is checked before any work (one-line error, nothing half-written).
+"""Output paths of the sim commands: a directory means "the default name inside it".
 
-Private to sim; meanfield has its own (``meanfield.outputs``) and the two may be unified.
+Writability is checked with :func:`meanfield.outputs.check_writable` (one implementation
+for every command of both packages) before any work: one-line error, nothing half-written.
 """
 from __future__ import annotations
 
 import pathlib
+
+from meanfield.outputs import OutputPathError, check_writable
+
+__all__ = ["check_writable", "check_output_dir", "output_path"]
 
 
 def output_path(out: str | None, default_name: str) -> pathlib.Path:
@@ -18,26 +22,16 @@ def output_path(out: str | None, default_name: str) -> pathlib.Path:
     return path
 
 
-def check_writable(path: pathlib.Path, flag: str) -> None:
-    """Raise ValueError (one line, naming ``flag``) unless ``path`` can be written; leaves nothing behind.
-
-    Tried for real (a temporary file in the same directory), since permission bits do
-    not tell about read-only mounts, /proc, or running as root.
-    """
-    import tempfile
-
-    parent = path.parent if str(path.parent) else pathlib.Path(".")
-    if path.is_dir():
-        raise ValueError(f"{flag} {path} is a directory; give a file name")
-    if not parent.exists():
-        raise ValueError(f"{flag} {path}: the directory {parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise ValueError(f"{flag} {path}: {parent} is not a directory")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".meanfield-write-test-"):
-            pass
-        if path.exists():
-            with open(path, "ab"):
-                pass
-    except OSError as exc:
-        raise ValueError(f"{flag} {path} cannot be written ({exc.strerror or exc}); choose another path") from None
+def check_output_dir(out, names, what: str = "--out") -> pathlib.Path:
+    """The directory ``out``, checked before any work so that it can be created (its parent exists
+    and is writable) or, if it exists, every file of ``names`` can be written in it.  Creates
+    nothing; raises OutputPathError (a ValueError) with one line naming the fix otherwise."""
+    path = pathlib.Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{what} {out} exists and is not a directory; give a directory")
+    if not path.exists():
+        check_writable(path, what=what)     # the directory itself is created when the results are written
+        return path
+    for name in names:
+        check_writable(path / name, what=what)
+    return path

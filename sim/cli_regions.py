@@ -96,7 +96,7 @@ def run(args) -> int:
         if args.n_in == 1:
             raise ValueError("--n-in 1 has no plane; use sim.activation_regions_1d for lines")
         out = output_path(args.out, f"regions_{args.phi}_{'x'.join(map(str, widths))}_{args.seed}.png")
-        check_writable(out, "--out")
+        check_writable(out, what="--out")
         net = RandomNetwork(args.phi, [args.n_in] + widths, args.sigma_w, args.sigma_b, seed=args.seed)
         if args.n_in == 2:
             u, v = np.array([1.0, 0.0]), np.array([0.0, 1.0])

@@ -102,9 +102,9 @@ def run(args) -> int:
 
     try:
         out = output_path(args.out, _default_name(args.phi, args.sigma_w, args.sigma_b))
-        check_writable(out, "--out")
+        check_writable(out, what="--out")
         if args.csv:
-            check_writable(pathlib.Path(args.csv), "--csv")
+            check_writable(pathlib.Path(args.csv), what="--csv")
         check_memory(args.width, args.depth, args.points, names=("--width", "--depth"))
     except ValueError as exc:
         return _error(str(exc), EXIT_BAD_INPUT)

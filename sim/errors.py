@@ -8,4 +8,4 @@ from __future__ import annotations
 
 
 class SimError(ValueError):
-    """Base of sim's typed errors (CurveError, RegionsError, BoundaryError, ...)."""
+    """Base of sim's typed errors (CurveError, RegionsError, BoundaryError, DataError, SweepError, ...)."""

@@ -186,11 +186,11 @@ def test_cli_out_directory_gets_the_default_name(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["--out", "/proc/v.png"], "--out /proc/v.png cannot be written"),
+    (["--out", "/proc/v.png"], "--out /proc/v.png: cannot write in directory /proc"),
     (["--out", "{tmp}/missing/v.png"], "does not exist"),
     (["--out", "{tmp}/file/v.png"], "is not a directory"),
     (["--width", "1000000000", "--out", "{tmp}/v.png"], "--width 1000000000 and --depth 3 need about"),
-    (["--csv", "/proc/v.csv", "--out", "{tmp}/v.png"], "--csv /proc/v.csv cannot be written"),
+    (["--csv", "/proc/v.csv", "--out", "{tmp}/v.png"], "--csv /proc/v.csv: cannot write in directory /proc"),
 ])
 def test_cli_refuses_before_computing_exit_2(tmp_path, capsys, argv, needle):
     (tmp_path / "file").write_text("x")

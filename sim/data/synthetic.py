@@ -1,0 +1,38 @@
+"""Random 2D points with independent random binary labels (Hanin & Rolnick 2019, Figs. 5-6)."""
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+from ..errors import SimError
+from .dataset import Dataset
+
+
+class PointDistribution(str, Enum):
+    """Where the random points are drawn from."""
+
+    NORMAL = "normal"      # standard Gaussian in R^2
+    UNIFORM = "uniform"    # uniform on the square [-1, 1]^2
+
+
+def random_points_2d(n_points: int, seed, *, distribution: PointDistribution | str = PointDistribution.NORMAL,
+                     n_test: int = 0, dtype=np.float32) -> Dataset:
+    """``n_points`` memorization points in 2D with labels 0/1 drawn independently with probability 1/2.
+
+    The test part (``n_test`` further points from the same seed) has labels that are
+    independent of the training labels: test accuracy is chance by construction.
+    Points and labels are a function of ``seed`` alone.
+    """
+    if int(n_points) < 1 or int(n_test) < 0:
+        raise SimError(f"need n_points >= 1 and n_test >= 0, got {n_points} and {n_test}")
+    distribution = PointDistribution(distribution)
+    rng = np.random.default_rng(seed)
+    n = int(n_points) + int(n_test)
+    if distribution is PointDistribution.NORMAL:
+        x = rng.standard_normal((n, 2))
+    else:
+        x = rng.uniform(-1.0, 1.0, (n, 2))
+    y = rng.integers(0, 2, size=n).astype(np.int64)
+    x = x.astype(dtype)
+    return Dataset("random-2d", x[:n_points], y[:n_points], x[n_points:], y[n_points:], 2)

@@ -1,0 +1,304 @@
+"""The sweep store: one SQLite file (standard library) holding one sweep's finished tasks.
+
+Why SQLite: every finished task is committed in its own transaction, so a killed
+driver or worker loses at most the tasks in flight and never leaves a half-written
+row or a corrupt file (SQLite's journal rolls back an interrupted transaction); in
+WAL mode readers (``meanfield sweep export`` or a notebook) read a consistent
+snapshot while the sweep writes; and it is one ordinary file, readable from any
+language.  Parquet or Zarr would need a writer that appends atomically per task,
+which they do not give without extra machinery.
+
+Schema (version :data:`SCHEMA_VERSION`)
+----------------------------------------
+``meta(key TEXT PRIMARY KEY, value TEXT)``
+    ``schema_version``, ``task`` (``module:function``), ``base_seed``, ``created``
+    (UTC ISO time) and ``package_version`` of the run that created the store.
+``tasks`` - one row per finished task
+    ``key`` (TEXT PRIMARY KEY, :func:`sim.sweeps.grid.task_key`), ``params`` (canonical
+    JSON), ``seed`` (INTEGER), ``status`` (``done`` | ``failed``, :class:`TaskStatus`),
+    ``results`` (JSON object of scalars), ``error_type``, ``error_message``,
+    ``traceback`` (TEXT, failed tasks only), ``time_start``, ``time_end`` (UNIX
+    seconds on the worker), ``time_run`` (seconds in the task), ``host`` (worker host
+    name), ``pid`` (worker process id), ``version`` (package version on the worker),
+    ``attempts`` (how many times the task was recorded).
+``arrays(key, name, data)``
+    One numpy array per row, ``data`` the ``.npy`` bytes (``numpy.save``, no pickle),
+    primary key ``(key, name)``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pathlib
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .errors import StoreError, StoreVersionError
+
+#: Version of the table layout; a store with another version is refused (StoreVersionError).
+SCHEMA_VERSION = 1
+
+
+class TaskStatus(str, Enum):
+    """Status of a finished task in the store."""
+
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One row of the store (arrays are loaded only when asked for)."""
+
+    key: str
+    params: Mapping[str, Any]
+    seed: int
+    status: TaskStatus
+    results: Mapping[str, Any]
+    error_type: str | None
+    error_message: str | None
+    traceback: str | None
+    time_start: float
+    time_end: float
+    time_run: float
+    host: str
+    pid: int
+    version: str
+    attempts: int
+    array_names: tuple[str, ...] = ()
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is TaskStatus.DONE
+
+
+@contextlib.contextmanager
+def reading(store):
+    """A store to read: the given :class:`SweepStore` (left open) or a path (opened and closed here)."""
+    if isinstance(store, SweepStore):
+        yield store
+    else:
+        with SweepStore.open(store) as st:
+            yield st
+
+
+def array_to_bytes(a) -> bytes:
+    """``.npy`` bytes of an array (no pickled objects)."""
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(a), allow_pickle=False)
+    return buf.getvalue()
+
+
+def array_from_bytes(b: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(b), allow_pickle=False)
+
+
+_TASK_COLUMNS = ("key", "params", "seed", "status", "results", "error_type", "error_message", "traceback",
+                 "time_start", "time_end", "time_run", "host", "pid", "version", "attempts")
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    key TEXT PRIMARY KEY, params TEXT NOT NULL, seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), results TEXT NOT NULL,
+    error_type TEXT, error_message TEXT, traceback TEXT,
+    time_start REAL, time_end REAL, time_run REAL, host TEXT, pid INTEGER, version TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS arrays (
+    key TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, name));
+"""
+
+
+class SweepStore:
+    """A sweep store on disk.  Use :meth:`create` (or open) for writing, :meth:`open` for reading.
+
+    Safe to read from other processes while a sweep writes (WAL mode).  Close with
+    :meth:`close` or use as a context manager.
+    """
+
+    def __init__(self, path, conn: sqlite3.Connection):
+        self.path = pathlib.Path(path)
+        self._conn = conn
+
+    # -- opening ---------------------------------------------------------------------------------
+    @staticmethod
+    def _connect(path: pathlib.Path) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(path), timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            # durability of each commit against power loss too; a killed process loses nothing either way
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path} is not a sweep store or cannot be opened ({exc}); use another --store "
+                             "path") from None
+        return conn
+
+    @classmethod
+    def open(cls, path) -> SweepStore:
+        """Open an existing store (for reading or resuming); checks the schema version."""
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise StoreError(f"no sweep store at {path}; run a sweep with --store {path} first")
+        conn = cls._connect(path)
+        store = cls(path, conn)
+        try:
+            store._check_version()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def create(cls, path, *, task: str, base_seed: int, package_version: str) -> SweepStore:
+        """Open ``path`` for a sweep of ``task``, creating it if absent.
+
+        An existing store must have this schema version, this task and this base
+        seed (otherwise its rows would not be this sweep's rows).
+        """
+        path = pathlib.Path(path)
+        if path.exists():
+            store = cls.open(path)
+            try:
+                store.check_sweep(task, base_seed)
+            except StoreError:
+                store.close()
+                raise
+            return store
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot create the sweep store {path}: directory {path.parent} does not exist")
+        # Built under a temporary name and renamed into place: a store that exists is complete, so a
+        # reader never sees a half-created one.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".creating", dir=path.parent)
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in _CREATE.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                                 [("schema_version", str(SCHEMA_VERSION)), ("task", task),
+                                  ("base_seed", str(int(base_seed))), ("created", created),
+                                  ("package_version", package_version)])
+                conn.execute("COMMIT")
+                # WAL: readers never block the writer and see whole transactions only (persistent setting)
+                conn.execute("PRAGMA journal_mode = WAL")
+            finally:
+                conn.close()
+            os.replace(tmp, path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create the sweep store {path}: {exc}") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return cls.create(path, task=task, base_seed=base_seed, package_version=package_version)
+
+    def check_sweep(self, task: str, base_seed: int) -> None:
+        """Raise StoreError unless this store holds a sweep of ``task`` with ``base_seed``."""
+        meta = self.meta()
+        if meta.get("task") != task:
+            raise StoreError(f"the store {self.path} holds a sweep of {meta.get('task')}, not {task}; "
+                             "use another --store path")
+        if int(meta.get("base_seed", 0)) != int(base_seed):
+            raise StoreError(f"the store {self.path} was written with base seed {meta.get('base_seed')}, not "
+                             f"{base_seed}; use the same seed to resume, or another --store path")
+
+    def _check_version(self) -> None:
+        try:
+            names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a sweep store (not an SQLite database: {exc})") from None
+        if "meta" not in names:
+            raise StoreError(f"{self.path} is not a sweep store (no meta table); use another --store path")
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row else "missing"
+        if version != str(SCHEMA_VERSION):
+            raise StoreVersionError(
+                f"the store {self.path} has sweep store schema version {version}, this meanfield reads version "
+                f"{SCHEMA_VERSION}; use the meanfield version that wrote it, or another --store path")
+        if not {"tasks", "arrays"} <= names:
+            raise StoreError(f"{self.path} is not a complete sweep store (tables missing); use another --store path")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, row: Mapping[str, Any], arrays: Mapping[str, bytes]) -> None:
+        """Record one finished task and its arrays in one transaction (replacing an earlier record)."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            prev = c.execute("SELECT attempts FROM tasks WHERE key = ?", (row["key"],)).fetchone()
+            values = dict(row, attempts=(prev[0] + 1) if prev else 1)
+            c.execute("DELETE FROM arrays WHERE key = ?", (row["key"],))
+            c.execute(f"INSERT OR REPLACE INTO tasks ({', '.join(_TASK_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * len(_TASK_COLUMNS))})", [values[k] for k in _TASK_COLUMNS])
+            c.executemany("INSERT INTO arrays VALUES (?, ?, ?)",
+                          [(row["key"], name, sqlite3.Binary(data)) for name, data in arrays.items()])
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    # -- reading ---------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT key, value FROM meta"))
+
+    def keys(self, status: TaskStatus | str | None = None) -> set[str]:
+        """Keys of the recorded tasks (of one status)."""
+        if status is None:
+            return {r[0] for r in self._conn.execute("SELECT key FROM tasks")}
+        return {r[0] for r in self._conn.execute("SELECT key FROM tasks WHERE status = ?",
+                                                 (TaskStatus(status).value,))}
+
+    def counts(self) -> dict[TaskStatus, int]:
+        out = {s: 0 for s in TaskStatus}
+        for status, n in self._conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status"):
+            out[TaskStatus(status)] = n
+        return out
+
+    def records(self, status: TaskStatus | str | None = None, *, arrays: bool = False) -> list[TaskRecord]:
+        """All recorded tasks (of one status), sorted by key; ``arrays=True`` loads the arrays too."""
+        return list(self.iter_records(status, arrays=arrays))
+
+    def iter_records(self, status=None, *, arrays: bool = False) -> Iterator[TaskRecord]:
+        sql = f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks"
+        args: tuple = ()
+        if status is not None:
+            sql, args = sql + " WHERE status = ?", (TaskStatus(status).value,)
+        names: dict[str, list[str]] = {}
+        for key, name in self._conn.execute("SELECT key, name FROM arrays ORDER BY key, name"):
+            names.setdefault(key, []).append(name)
+        for r in self._conn.execute(sql + " ORDER BY key", args).fetchall():
+            d = dict(zip(_TASK_COLUMNS, r))
+            d["params"] = json.loads(d["params"])
+            d["results"] = json.loads(d["results"])
+            d["status"] = TaskStatus(d["status"])
+            d["array_names"] = tuple(names.get(d["key"], ()))
+            if arrays:
+                d["arrays"] = self.arrays(d["key"])
+            yield TaskRecord(**d)
+
+    def arrays(self, key: str) -> dict[str, np.ndarray]:
+        """The arrays of one task."""
+        return {name: array_from_bytes(data)
+                for name, data in self._conn.execute("SELECT name, data FROM arrays WHERE key = ? ORDER BY name",
+                                                     (key,))}

@@ -1,0 +1,149 @@
+"""What a training run returns: the measurement table, snapshots and timings."""
+from __future__ import annotations
+
+import csv
+import math
+import pathlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..network import Network
+
+#: Columns every history row has, in this order.
+BASE_COLUMNS = ("step", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The network at one measurement step, as a float64 ``sim.Network``."""
+
+    step: int
+    epoch: float
+    network: Network
+
+    def save(self, path) -> pathlib.Path:
+        """Write weights and biases to an ``.npz`` (keys w1..wD, b1..bD, step, epoch, phi)."""
+        path = pathlib.Path(path)
+        arrays = {f"w{l}": w for l, w in enumerate(self.network.weights, start=1)}
+        arrays.update({f"b{l}": b for l, b in enumerate(self.network.biases, start=1)})
+        np.savez(path, step=self.step, epoch=self.epoch, phi=str(self.network.phi.expr), **arrays)
+        return path
+
+
+def load_snapshot(path) -> Snapshot:
+    """Read a ``Snapshot.save`` file back (phi re-parsed by meanfield's parser)."""
+    with np.load(path, allow_pickle=False) as f:
+        depth = sum(1 for k in f.files if k.startswith("w"))
+        net = Network(str(f["phi"]), [f[f"w{l}"] for l in range(1, depth + 1)],
+                      [f[f"b{l}"] for l in range(1, depth + 1)])
+        return Snapshot(int(f["step"]), float(f["epoch"]), net)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds spent in the parts of a run (compilation included in ``train_seconds``)."""
+
+    train_seconds: float
+    evaluate_seconds: float
+    measure_seconds: float
+
+    @property
+    def measure_share(self) -> float:
+        """Fraction of the run spent in the caller's measurement functions."""
+        total = self.train_seconds + self.evaluate_seconds + self.measure_seconds
+        return self.measure_seconds / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class History:
+    """One row per measurement step.
+
+    Attributes
+    ----------
+    rows : list of dict
+        Keys ``BASE_COLUMNS`` (step = updates done; epoch = step / steps_per_epoch;
+        losses are mean cross-entropies over the whole training / test set, in
+        evaluation mode; NaN when there is no test set) plus one key per
+        measurement function, holding what it returned.
+    steps_per_epoch : int
+    final : Network
+        The trained network (float64), whatever the schedule.
+    snapshots : tuple of Snapshot
+        One per measurement step when requested, else empty.
+    timing : Timing
+    """
+
+    rows: list
+    steps_per_epoch: int
+    final: Network
+    snapshots: tuple = field(default=())
+    timing: Timing = field(default=Timing(0.0, 0.0, 0.0))
+
+    @property
+    def columns(self) -> list[str]:
+        cols = list(BASE_COLUMNS)
+        for row in self.rows:
+            cols += [k for k in row if k not in cols]
+        return cols
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one column as an array (one entry per row)."""
+        return np.array([row.get(name, math.nan) for row in self.rows])
+
+    def to_csv(self, path) -> pathlib.Path:
+        """Write the table; a measurement returning a sequence becomes columns name_0, name_1, ...,
+        one returning a mapping becomes name_key columns."""
+        flat = [_flatten(row) for row in self.rows]
+        cols = list(BASE_COLUMNS)
+        for row in flat:
+            cols += [k for k in row if k not in cols]
+        path = pathlib.Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, restval="")
+            w.writeheader()
+            for row in flat:
+                w.writerow({k: _fmt(v) for k, v in row.items()})
+        tmp.replace(path)      # nothing half-written
+        return path
+
+    def plot(self, axes=None):
+        """Loss and accuracy against epoch (two panels); returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        if axes is None:
+            fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        fig = axes[0].figure
+        ep = self.column("epoch")
+        for part in ("train", "test"):
+            axes[0].plot(ep, self.column(f"{part}_loss"), "o-", ms=3, label=part)
+            axes[1].plot(ep, self.column(f"{part}_accuracy"), "o-", ms=3, label=part)
+        axes[0].set_ylabel("cross-entropy loss")
+        axes[1].set_ylabel("accuracy")
+        for ax in axes:
+            ax.set_xlabel("epoch")
+            ax.legend()
+        fig.tight_layout()
+        return fig
+
+
+def _flatten(row: Mapping) -> dict:
+    out = {}
+    for k, v in row.items():
+        if isinstance(v, Mapping):
+            out.update({f"{k}_{kk}": vv for kk, vv in v.items()})
+        elif isinstance(v, (list, tuple, np.ndarray)) and np.ndim(v) == 1:
+            out.update({f"{k}_{i}": vv for i, vv in enumerate(v)})
+        else:
+            out[k] = v
+    return out
+
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
