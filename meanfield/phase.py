@@ -128,11 +128,15 @@ class PhaseDiagram:
                 pos = finite[finite > 0]
                 if pos.size and pos.max() > 100 * pos.min():
                     norm = LogNorm(vmin=pos.min(), vmax=pos.max())
-                    data = np.where(data > 0, data, np.nan)
+                    # zeros (q0 already within 1% of q*: depth 0) get the colour 'under' the scale
+                    data = np.where(data > 0, data, np.where(data == 0, pos.min() / 10, np.nan))
             values = np.ma.masked_invalid(data)
             if finite.size:
-                mesh = ax.pcolormesh(ew, eb, values.T, cmap="viridis", norm=norm, shading="flat")
-                fig.colorbar(mesh, ax=ax, label="log scale" if norm is not None else None)
+                cmap = plt.get_cmap("viridis").with_extremes(under="black")
+                zeros = norm is not None and bool(np.any(values < norm.vmin))
+                mesh = ax.pcolormesh(ew, eb, values.T, cmap=cmap, norm=norm, shading="flat")
+                label = None if norm is None else "log scale" + ("; black: 0" if zeros else "")
+                fig.colorbar(mesh, ax=ax, label=label, extend="min" if zeros else "neither")
             ax.set_title(title)
             ax.set_xlabel(r"$\sigma_w$")
             ax.set_ylabel(r"$\sigma_b$")
