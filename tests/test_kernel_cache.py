@@ -15,6 +15,7 @@ import warnings
 import pytest
 
 from meanfield import cli, kernels
+from meanfield.codes import Kind
 
 
 @pytest.fixture
@@ -148,7 +149,7 @@ def test_concurrent_processes_compiling_the_same_phi_share_one_sound_cache(tmp_p
         import sys
         from meanfield import kernels, quadrature, Nonlinearity
         kernels.enable_compile_progress()
-        v = quadrature.gauss_expect(Nonlinearity("tanh"), quadrature.PHI2, 1e-4)
+        v = quadrature.gauss_expect(Nonlinearity("tanh"), Kind.PHI2, 1e-4)
         q = 1e-4
         assert abs(v - (q - 2 * q ** 2 + 17 * q ** 3 / 3)) < 1e-14, v
         print("ok")
