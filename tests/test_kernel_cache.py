@@ -15,7 +15,6 @@ import warnings
 import pytest
 
 from meanfield import cli, kernels
-from meanfield.codes import Kind
 
 
 @pytest.fixture
@@ -148,6 +147,7 @@ def test_concurrent_processes_compiling_the_same_phi_share_one_sound_cache(tmp_p
     code = textwrap.dedent("""
         import sys
         from meanfield import kernels, quadrature, Nonlinearity
+        from meanfield.codes import Kind
         kernels.enable_compile_progress()
         v = quadrature.gauss_expect(Nonlinearity("tanh"), Kind.PHI2, 1e-4)
         q = 1e-4

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import functools
 import hashlib
 import importlib.util
 import itertools
@@ -62,9 +63,21 @@ def _fragment_body(name: str) -> str:
     return f"# {'=' * 30} fragment {name} {'=' * (60 - len(name))}\n{body}\n"
 
 
-#: The algorithm common to every phi: the fragments in dependency order.
-_TEMPLATE = "\n\n".join(_fragment_body(n) for n in _FRAGMENTS)
-_TEMPLATE_HASH = hashlib.sha256(_TEMPLATE.encode()).hexdigest()[:10]
+@functools.cache
+def _template() -> tuple[str, str]:
+    """(the algorithm common to every phi: the fragments in dependency order, its short hash).
+
+    Built on first use, not at import (parsing the fragments takes ~0.1 s)."""
+    text = "\n\n".join(_fragment_body(n) for n in _FRAGMENTS)
+    return text, hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def __getattr__(name: str):
+    if name == "_TEMPLATE":
+        return _template()[0]
+    if name == "_TEMPLATE_HASH":
+        return _template()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CacheDirWarning(UserWarning):
@@ -141,12 +154,12 @@ def module_source(nonlinearity) -> str:
     ]
     for name in ("phi", "dphi", "d2phi", "d3phi"):
         header += ["", "@njit(cache=True)", code[name], ""]
-    return "\n".join(header) + "\n\n" + _TEMPLATE
+    return "\n".join(header) + "\n\n" + _template()[0]
 
 
 def _load(key: str, source: str, label: str = "") -> types.ModuleType:
     directory = cache_dir()
-    path = directory / f"nl_{key}_{_TEMPLATE_HASH}.py"
+    path = directory / f"nl_{key}_{_template()[1]}.py"
     if not path.exists() or path.read_text() != source:
         # a unique temporary name per writer (process and thread), then an atomic rename:
         # readers see the old file or the new one, never a mixture
@@ -159,7 +172,7 @@ def _load(key: str, source: str, label: str = "") -> types.ModuleType:
             pathlib.Path(tmp).unlink(missing_ok=True)
             raise
         prune_cache(directory)
-    name = f"meanfield_kernels_{key}_{_TEMPLATE_HASH}"
+    name = f"meanfield_kernels_{key}_{_template()[1]}"
     label = label or key
     _labels[name] = label if len(label) <= 60 else label[:50] + "..."
     spec = importlib.util.spec_from_file_location(name, path)
@@ -203,7 +216,7 @@ def prune_cache(directory=None, stale_after_s: float = STALE_AFTER_S, tmp_after_
         try:
             age = now - p.stat().st_mtime
             if (version is None and age > tmp_after_s) or \
-                    (version is not None and version != _TEMPLATE_HASH and age > stale_after_s):
+                    (version is not None and version != _template()[1] and age > stale_after_s):
                 p.unlink()
                 removed += 1
         except OSError:  # another process pruned it first, or it is not ours to remove
@@ -216,8 +229,8 @@ def cache_info(directory=None) -> CacheInfo:
     directory = pathlib.Path(directory) if directory is not None else configured_cache_dir()
     files = [p for p in directory.rglob("*") if p.is_file()] if directory.is_dir() else []
     versions = [v for p, v in _kernel_files(directory) if p.suffix == ".py" and p.parent == directory]
-    return CacheInfo(path=directory, modules=sum(v == _TEMPLATE_HASH for v in versions),
-                     stale=sum(v is not None and v != _TEMPLATE_HASH for v in versions), files=len(files),
+    return CacheInfo(path=directory, modules=sum(v == _template()[1] for v in versions),
+                     stale=sum(v is not None and v != _template()[1] for v in versions), files=len(files),
                      bytes=sum(p.stat().st_size for p in files))
 
 
@@ -309,7 +322,7 @@ def kernels_for(nonlinearity) -> types.ModuleType:
 
 
 def _loaded(key: str) -> types.ModuleType | None:
-    return sys.modules.get(f"meanfield_kernels_{key}_{_TEMPLATE_HASH}")
+    return sys.modules.get(f"meanfield_kernels_{key}_{_template()[1]}")
 
 
 def run_blocks(kernel, n: int, *args, blocks_per_thread: int = 16) -> None:
