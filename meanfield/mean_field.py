@@ -423,8 +423,8 @@ class MeanField:
         """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly)."""
         out = np.empty(int(depth))
         c, omc = float(c0), 1.0 - float(c0)
-        for l in range(int(depth)):
-            out[l] = c
+        for i in range(int(depth)):
+            out[i] = c
             omc = self.correlation_gap(c, omc)
             c = 1.0 - omc
         return out
@@ -506,9 +506,9 @@ class MeanField:
         g = np.empty(n)
         k2 = np.empty(n)
         g[0], k2[0] = qs, 1.0 / qs
-        for l in range(1, n):
-            g[l] = chi1 * g[l - 1]
-            k2[l] = 3 * chi2 / chi1 ** 2 + k2[l - 1] / chi1
+        for i in range(1, n):
+            g[i] = chi1 * g[i - 1]
+            k2[i] = 3 * chi2 / chi1 ** 2 + k2[i - 1] / chi1
         return Curvature(layer=np.arange(1, n + 1), g_E=g, kappa2=k2,
                          L_E=2 * np.pi * np.sqrt(g), L_G=2 * np.pi * np.sqrt(k2 * g))
 
@@ -534,9 +534,9 @@ class MeanField:
         out = np.ones(depth)
         omc = (1.0 - rho) * (qs - self.sb2) / qs
         out[layer - 1] = 1.0 - omc
-        for l in range(layer, depth):
+        for i in range(layer, depth):
             omc = self.correlation_gap(1.0 - omc, omc)
-            out[l] = 1.0 - omc
+            out[i] = 1.0 - omc
         return out
 
     # --- guards ----------------------------------------------------------------

@@ -42,6 +42,8 @@ expressivity in deep neural networks through transient chaos", NeurIPS 2016.
 """
 from __future__ import annotations
 
+import itertools
+
 import mpmath as mp
 import sympy as sp
 
@@ -493,7 +495,7 @@ def _gauss_integral(h, points, dps, method):
                 f"the integrand is not negligible at |z| = {mp.nstr(abs(ends[0]), 4)}, where the 2D "
                 f"reference quadrature truncates the Gaussian; the nonlinearity grows too fast")
     value = err = mp.mpf(0)
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in itertools.pairwise(points):
         piece_method = "tanh-sinh" if mp.isinf(a) or mp.isinf(b) else method
         v, e = mp.quad(weighted, [a, b], method=piece_method, error=True)
         value += v

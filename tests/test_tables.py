@@ -38,7 +38,7 @@ def test_table_moments_match_erf_closed_forms(erf):
         d2 = 16 * v / (math.pi * (1 + 4 * v) ** 1.5)                # E[erf''^2]
         zz = 8 * v / (math.pi * (1 + 2 * v) * math.sqrt(1 + 4 * v))  # E[erf^2 (z^2-1)] = 2q dE[erf^2]/dq
         for row, ref in ((Moment.PHI2, _erf_e2(v)), (Moment.DPHI2, d1), (Moment.D2PHI2, d2), (Moment.PHI2_ZZ, zz)):
-            value, err, status = K.moment(W, T, row, v, RTOL)
+            value, _err, status = K.moment(W, T, row, v, RTOL)
             assert status == 0
             assert value == pytest.approx(ref, rel=1e-12)
 
@@ -65,7 +65,7 @@ def test_table_hermite_coefficients_match_mpmath():
         s = mp.sqrt(q)
         for n in (1, 3, 7, 15, 31):
             # a_n = E[tanh(sqrt(q) z) He_n(z)] / sqrt(n!),  He_n(z) = 2^(-n/2) H_n(z / sqrt 2)
-            f = lambda z: mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
+            f = lambda z, s=s, n=n: mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
             with mp.workdps(25):
                 ref = mp.quad(f, mp.linspace(-14, 14, 29)) / mp.sqrt(2 * mp.pi * 2 ** n * mp.factorial(n))
             assert abs(coef[n] - float(ref)) < 1e-13
@@ -78,7 +78,7 @@ def test_table_leaves_divergent_region_to_quadrature_which_reports_it():
     W = K.workspace()
     assert K.moment(W, T, Moment.PHI2, 1.0, RTOL)[0] == pytest.approx(math.exp(2.0), rel=1e-12)   # E[e^{2 z}]
     assert not np.isfinite(T.moments.err).all()                   # E[e^{2 sqrt(q) z}] = e^{2q} overflows
-    value, err, status = K.moment(W, T, Moment.PHI2, 1e6, RTOL)
+    _value, _err, status = K.moment(W, T, Moment.PHI2, 1e6, RTOL)
     assert status != 0                                      # reported, never a silent number
 
 
