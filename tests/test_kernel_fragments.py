@@ -17,9 +17,32 @@ import sympy as sp
 from meanfield.codes import LayerField, Method, Moment, NestedField, Order, PhaseField, Status
 from meanfield.kernels import run_blocks
 from meanfield.kernels.fragments import ORDER
-from meanfield.kernels.fragments._phi_stub import COEFFICIENTS
 
 pytestmark = pytest.mark.slow        # compiles every fragment once (cached on disk afterwards)
+
+
+def _import_fragments():
+    """Import the fragments with Numba's disk cache in a directory named by the hash of their sources
+    (stub, codes, every fragment): Numba's cache only checks a function's own file, so a changed
+    fragment or code would otherwise leave its callers' cached machine code stale."""
+    import hashlib
+    import pathlib
+
+    import numba
+
+    from meanfield import kernels
+    stub = (pathlib.Path(kernels.__file__).parent / "fragments" / "_phi_stub.py").read_text()
+    key = hashlib.sha256((kernels._TEMPLATE_HASH + stub).encode()).hexdigest()[:10]
+    saved = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(kernels.cache_dir().parent / "fragment-tests" / key)
+    try:
+        return {name: importlib.import_module(f"meanfield.kernels.fragments.{name}") for name in ("_phi_stub", *ORDER)}
+    finally:
+        numba.config.CACHE_DIR = saved
+
+
+FRAGMENTS = _import_fragments()
+COEFFICIENTS = FRAGMENTS["_phi_stub"].COEFFICIENTS
 
 X, Z1, Z2, QS, C = sp.symbols("x z1 z2 q c", real=True)
 PHI = sum(sp.Rational(a).limit_denominator(1000) * X ** k for k, a in enumerate(COEFFICIENTS))
@@ -51,7 +74,7 @@ def e2(ga, gb, q11, q22, c):
 
 
 def frag(name):
-    return importlib.import_module(f"meanfield.kernels.fragments.{name}")
+    return FRAGMENTS[name]
 
 
 def test_every_fragment_imports_and_the_order_respects_dependencies():

@@ -69,7 +69,10 @@ def _template() -> tuple[str, str]:
 
     Built on first use, not at import (parsing the fragments takes ~0.1 s)."""
     text = "\n\n".join(_fragment_body(n) for n in _FRAGMENTS)
-    return text, hashlib.sha256(text.encode()).hexdigest()[:10]
+    # Numba freezes the values of meanfield.codes into the machine code, and its cache only looks at
+    # the generated file: codes.py is hashed too, so that a change there compiles afresh
+    codes = (pathlib.Path(__file__).parent.parent / "codes.py").read_text()
+    return text, hashlib.sha256((text + codes).encode()).hexdigest()[:10]
 
 
 def __getattr__(name: str):
