@@ -18,10 +18,6 @@ from importlib.metadata import entry_points
 import numpy as np
 
 
-class UsageError(ValueError):
-    """Bad command-line input."""
-
-
 def _number(text: str) -> float:
     try:
         v = float(text)
@@ -176,13 +172,13 @@ def _default_sigma_w(phi) -> np.ndarray:
     For |phi(x)| ~ a|x| at infinity, V(q)/q -> sigma_w^2 E[phi(sqrt(q) z)^2]/q = sigma_w^2 a^2, so the
     length diverges for sigma_w > 1/a whatever sigma_b is.
     """
-    from . import quadrature as quad
+    from .codes import Kind
     from .errors import MeanFieldError
     from .nonlinearity import as_nonlinearity
 
     top = 4.0
     try:
-        growth = quad.gauss_expect(as_nonlinearity(phi), quad.PHI2, 1e8, rtol=1e-8) / 1e8
+        growth = as_nonlinearity(phi).kernels.expect(Kind.PHI2, 1e8, rtol=1e-8) / 1e8
         if growth > 0 and 1.25 / math.sqrt(growth) < top:
             top = max(1.0, 1.25 / math.sqrt(growth))
     except MeanFieldError:

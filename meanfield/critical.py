@@ -22,16 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import quadrature as quad
+from .codes import Kind, Table
 from .errors import (
     MultipleCriticalPointsError,
     NoCriticalPointError,
     NoFixedPointError,
     UndefinedQuantityError,
 )
-from .kernels import kernels_for
-from .kernels.tables import empty_table
 from .nonlinearity import as_nonlinearity
+from .quadrature import RTOL
 
 
 @dataclass(frozen=True)
@@ -71,18 +70,21 @@ class CriticalPoint:
 
 
 def _sigma_w2(phi, q: float, rtol: float) -> float:
-    return 1.0 / quad.gauss_expect(phi, quad.DPHI2, q, rtol)
+    """sigma_w^2 = 1 / E[phi'^2] on the critical line at q* = q (chi1 = 1, Poole eq. 7)."""
+    return 1.0 / phi.kernels.expect(Kind.DPHI2, q, rtol)
 
 
 def _sigma_b2(phi, q: float, rtol: float) -> float:
-    return q - _sigma_w2(phi, q, rtol) * quad.gauss_expect(phi, quad.PHI2, q, rtol)
+    """sigma_b^2 = q - sigma_w^2 E[phi^2] on the critical line at q* = q (q = V(q), Poole eq. 3)."""
+    return q - _sigma_w2(phi, q, rtol) * phi.kernels.expect(Kind.PHI2, q, rtol)
 
 
-def _slope(phi, sw2: float, q: float, rtol: float) -> float:
-    return sw2 * quad.gauss_expect(phi, quad.PHI2_ZZ, q, rtol) / (2 * q)
+def _length_map_slope(phi, sw2: float, q: float, rtol: float) -> float:
+    """dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) at q (as MeanField.length_map_slope)."""
+    return sw2 * phi.kernels.expect(Kind.PHI2_ZZ, q, rtol) / (2 * q)
 
 
-def critical_line(phi, q=None, rtol: float = quad.RTOL) -> CriticalLine:
+def critical_line(phi, q=None, rtol: float = RTOL) -> CriticalLine:
     """The chi1 = 1 line at the given q* values (default: 200 log-spaced in [1e-4, 1e3]),
     with dV/dq and stability of each fixed point."""
     phi = as_nonlinearity(phi)
@@ -92,14 +94,14 @@ def critical_line(phi, q=None, rtol: float = quad.RTOL) -> CriticalLine:
         raise ValueError("q must be a 1D array of finite values > 0 (q* on the critical line)")
     sw2 = np.array([_sigma_w2(phi, v, rtol) for v in q])
     sb2 = np.array([_sigma_b2(phi, v, rtol) for v in q])
-    slope = np.array([_slope(phi, w, v, rtol) for w, v in zip(sw2, q)])
+    slope = np.array([_length_map_slope(phi, w, v, rtol) for w, v in zip(sw2, q)])
     ok = sb2 >= 0
     return CriticalLine(q_star=q, sigma_w=np.sqrt(sw2), sigma_b=np.where(ok, np.sqrt(np.abs(sb2)), np.nan),
                         slope=slope, stable=np.abs(slope) < 1)
 
 
-def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = quad.RTOL, *,
-                    _table=None) -> tuple[CriticalPoint, ...]:
+def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = RTOL, *,
+                    table: Table | None = None) -> tuple[CriticalPoint, ...]:
     """Every fixed point with chi1 = 1 at this sigma_b, ascending in q*, flagged stable/reached.
 
     The roots q of sigma_b^2(q) = sigma_b^2 on the q-parametrised line are found for q* in
@@ -107,6 +109,10 @@ def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = quad.RTO
     sigma_b = 0 and phi(0) = 0, phi'(0) != 0 the line ends at q* = 0, sigma_w = 1/|phi'(0)|,
     listed as that point.  For each, q* of MeanField(phi, sigma_w, sigma_b, q0=q0) decides
     ``reached`` (agreement to 1e-8 relative).
+
+    ``table``: a :class:`~meanfield.codes.Table` of this phi
+    (:func:`meanfield.kernels.tables.build_table`, as :func:`meanfield.phase_diagram` builds one);
+    it only speeds up the scan, the roots are refined by quadrature at ``rtol``.
     """
     from .mean_field import MeanField
 
@@ -125,19 +131,15 @@ def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = quad.RTO
             return (CriticalPoint(sigma_b=0.0, sigma_w=sw, q_star=float(q0), slope=1.0, stable=True,
                                   reached=True, q0=float(q0)),)
         return ()
-    K = kernels_for(phi)
-    table = empty_table(K) if _table is None else _table   # a table only speeds up the scan
-    roots = np.empty(K.CRIT_MAX_ROOTS)
-    n, status = K.critical_roots(K.workspace(), table, target, float(rtol), roots)
-    quad.check_status(status, "critical-line search", phi)
-    cands += [(float(q), math.sqrt(_sigma_w2(phi, float(q), rtol))) for q in roots[:n]]
+    roots = phi.kernels.critical_roots(target, rtol, table)
+    cands += [(float(q), math.sqrt(_sigma_w2(phi, float(q), rtol))) for q in roots]
     if target == 0.0 and float(phi.phi(np.array([0.0]))[0]) == 0.0:
         slope0 = abs(float(phi.dphi(np.array([0.0]))[0]))
         if slope0 > 0 and not any(q < 1e-6 for q, _ in cands):
             cands.insert(0, (0.0, 1.0 / slope0))     # the end point q* -> 0
     out = []
     for q, sw in cands:
-        slope = 1.0 if q == 0.0 else _slope(phi, sw * sw, q, rtol)
+        slope = 1.0 if q == 0.0 else _length_map_slope(phi, sw * sw, q, rtol)
         try:
             qs = MeanField(phi, sw, sigma_b, rtol=max(rtol, 1e-13), q0=q0).q_star()
             reached = abs(qs - q) <= 1e-8 * q if q > 0 else qs == 0.0
@@ -149,7 +151,8 @@ def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = quad.RTO
     return tuple(out)
 
 
-def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL, *, q0: float = 1.0, _table=None) -> float:
+def critical_sigma_w(phi, sigma_b: float, rtol: float = RTOL, *, q0: float = 1.0,
+                     table: Table | None = None) -> float:
     """sigma_w at which chi1 = 1 at the stable q* reached from q0 (Poole Fig. 2D, dotted line).
 
     Returns sigma_w to about 1e-13 relative.  For sigma_b = 0 and phi(0) = 0 the line ends
@@ -163,7 +166,7 @@ def critical_sigma_w(phi, sigma_b: float, rtol: float = quad.RTOL, *, q0: float 
     MultipleCriticalPointsError
         If several sigma_w qualify (use :func:`critical_points`).
     """
-    pts = critical_points(phi, sigma_b, q0=q0, rtol=rtol, _table=_table)
+    pts = critical_points(phi, sigma_b, q0=q0, rtol=rtol, table=table)
     crit = [p for p in pts if p.critical]
     if len(crit) == 1:
         return crit[0].sigma_w

@@ -152,8 +152,8 @@ class Derivation:
         return self._scaled(self.curvature, bias=False)
 
     @property
-    def correlation_map_slope(self):
-        r""":math:`\sigma_w^2 E[\phi'(u_1)\phi'(u_2)]`: slope of the C-map at c (at q = q*), or None."""
+    def chi_c(self):
+        r""":math:`\chi_c = \sigma_w^2 E[\phi'(u_1)\phi'(u_2)]`: slope of the C-map at c (at q = q*), or None."""
         return self._scaled(self.cross_slope, bias=False)
 
     # --- rendering -----------------------------------------------------------------

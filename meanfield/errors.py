@@ -5,6 +5,10 @@ class MeanFieldError(ValueError):
     """Base class of meanfield's errors."""
 
 
+class ExpressionError(MeanFieldError):
+    """An expression string that is not a valid, safe nonlinearity."""
+
+
 class NoFixedPointError(MeanFieldError):
     """The length map has no finite stable fixed point (q grows without bound)."""
 

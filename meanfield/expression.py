@@ -13,6 +13,8 @@ import ast
 
 import sympy as sp
 
+from .errors import ExpressionError
+
 #: The one free variable of a nonlinearity.
 x = sp.Symbol("x", real=True)
 
@@ -41,10 +43,28 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, arg, **kwargs):
         return 1 / (1 + sp.exp(-arg))
 
+    # Numeric forms, one per sympy printer, so that every printer (the kernels' scalar code, lambdify
+    # to numpy or mpmath) knows sigmoid.  Floating point: e^{-|t|} never overflows.
+    def _pythoncode(self, printer):
+        """Scalar ``math`` code (also what the Numba kernels compile): one exp on each branch."""
+        t = printer._print(self.args[0])
+        exp = printer._module_format("math.exp")
+        return f"(1.0/(1.0 + {exp}(-({t}))) if ({t}) >= 0 else {exp}({t})/(1.0 + {exp}({t})))"
+
+    def _numpycode(self, printer):
+        """Branch-free array form; the same operations as the scalar form on each side of 0."""
+        t = printer._print(self.args[0])
+        exp, minimum, absolute = (printer._module_format(f"numpy.{f}") for f in ("exp", "minimum", "abs"))
+        return f"({exp}({minimum}({t}, 0))/(1 + {exp}(-{absolute}({t}))))"
+
+    def _mpmathcode(self, printer):
+        """Arbitrary precision: the defining formula."""
+        return f"(1/(1 + {printer._module_format('mpmath.exp')}(-({printer._print(self.args[0])}))))"
+
     def _latex(self, printer, exp=None):
         arg = printer._print(self.args[0])
-        base = r"\sigma\left(%s\right)" % arg
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+        base = rf"\sigma\left({arg}\right)"
+        return base if exp is None else rf"{base}^{{{exp}}}"
 
 
 class softplus(sp.Function):
@@ -56,10 +76,26 @@ class softplus(sp.Function):
     def _eval_rewrite_as_exp(self, arg, **kwargs):
         return sp.log(1 + sp.exp(arg))
 
+    # Numeric forms, one per sympy printer (see sigmoid): max(t, 0) + log1p(e^{-|t|}) never overflows.
+    def _pythoncode(self, printer):
+        t = printer._print(self.args[0])
+        return (f"(max(({t}), 0.0) + {printer._module_format('math.log1p')}"
+                f"({printer._module_format('math.exp')}(-abs({t}))))")
+
+    def _numpycode(self, printer):
+        t = printer._print(self.args[0])
+        maximum, log1p, exp, absolute = (printer._module_format(f"numpy.{f}")
+                                         for f in ("maximum", "log1p", "exp", "abs"))
+        return f"({maximum}({t}, 0) + {log1p}({exp}(-{absolute}({t}))))"
+
+    def _mpmathcode(self, printer):
+        return f"{printer._module_format('mpmath.log1p')}({printer._module_format('mpmath.exp')}" \
+               f"({printer._print(self.args[0])}))"
+
     def _latex(self, printer, exp=None):
         arg = printer._print(self.args[0])
-        base = r"\operatorname{softplus}\left(%s\right)" % arg
-        return base if exp is None else r"%s^{%s}" % (base, exp)
+        base = rf"\operatorname{{softplus}}\left({arg}\right)"
+        return base if exp is None else rf"{base}^{{{exp}}}"
 
 
 #: Functions an expression may call, by the names users write.
@@ -89,10 +125,6 @@ _BINOPS = {
     ast.Pow: lambda a, b: a ** b,
 }
 _COMPARE = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
-
-
-class ExpressionError(ValueError):
-    """An expression string that is not a valid, safe nonlinearity."""
 
 
 def parse_expression(text: str) -> sp.Expr:

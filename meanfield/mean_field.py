@@ -7,18 +7,17 @@ W_ij ~ N(0, sigma_w^2 / N), b_i ~ N(0, sigma_b^2).
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from scipy.optimize import brentq
 
-from . import quadrature as quad
-from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
-                     UndefinedQuantityError)
-from .kernels import kernels_for
-from .kernels.tables import empty_table
+from .codes import Kind, Order, Status
+from .errors import DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError, UndefinedQuantityError
 from .nonlinearity import as_nonlinearity
+from .quadrature import RTOL, CStar
 
 #: where fixed_points() scans V(q) - q (log grid, 8 points per decade)
 Q_SCAN_RANGE = (1e-10, 1e10)
@@ -140,7 +139,7 @@ class MeanField:
         chi2, c*, the depth scales and the curvature are those at that q*.
     """
 
-    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = quad.RTOL, q0: float = 1.0):
+    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = RTOL, q0: float = 1.0):
         self.phi = as_nonlinearity(phi)
         for name, v in (("sigma_w", sigma_w), ("sigma_b", sigma_b)):
             if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
@@ -149,8 +148,8 @@ class MeanField:
         self.sigma_b = float(sigma_b)
         self.rtol = float(rtol)
         self.q0 = _check_q0(q0)
-        self._K = kernels_for(self.phi)
-        self._T = empty_table(self._K)   # single points integrate directly
+        self._kernels = self.phi.kernels       # the compiled kernels, built once per phi
+        self._q_star_cache: dict[float, float] = {}   # q* by q0 (the parameters are fixed)
 
     def __repr__(self) -> str:
         q0 = "" if self.q0 == 1.0 else f", q0={self.q0:g}"
@@ -168,11 +167,11 @@ class MeanField:
     def length_map(self, q):
         r"""V(q) = sigma_w^2 \int Dz phi(\sqrt{q} z)^2 + sigma_b^2  (Poole eq. 3)."""
         qa = np.asarray(q, dtype=float)
-        out = np.array([self.sw2 * quad.gauss_expect(self.phi, quad.PHI2, v, self.rtol) + self.sb2
+        out = np.array([self.sw2 * self._kernels.expect(Kind.PHI2, v, self.rtol) + self.sb2
                         for v in qa.ravel()]).reshape(qa.shape)
         return float(out) if out.ndim == 0 else out
 
-    def length_slope(self, q: float) -> float:
+    def length_map_slope(self, q: float) -> float:
         r"""dV/dq = sigma_w^2 E[phi'^2 + phi phi''] = sigma_w^2 E[phi(\sqrt q z)^2 (z^2-1)]/(2q).
 
         The second form (Stein's identity) needs no derivatives, so it also holds at kinks.
@@ -180,7 +179,7 @@ class MeanField:
         q = float(q)
         if q == 0.0:
             return self.sw2 * self._dphi2_at_origin()
-        return self.sw2 * quad.gauss_expect(self.phi, quad.PHI2_ZZ, q, self.rtol) / (2 * q)
+        return self.sw2 * self._kernels.expect(Kind.PHI2_ZZ, q, self.rtol) / (2 * q)
 
     def asymptotic_slope(self) -> float:
         r"""lim V(q)/q = sigma_w^2 (a_+^2 + a_-^2)/2 as q -> infinity, a_+- = lim phi(x)/x at +-infinity.
@@ -190,22 +189,22 @@ class MeanField:
         V(q) - q at large q decides.  ``inf`` for phi growing faster than linearly.
         Read off phi at |x| = 1e8 and 1e12 (no quadrature, so it holds for oscillating phi).
         """
-        if "_asym" not in self.__dict__:
-            with np.errstate(all="ignore"):
-                x = np.array([-1e12, -1e8, 1e8, 1e12])
-                r = self.phi.phi(x) / np.abs(x)
-            a_far = (r[0] ** 2 + r[3] ** 2) / 2
-            a_near = (r[1] ** 2 + r[2] ** 2) / 2
-            if not np.isfinite(a_far) or a_far > a_near * (1 + 1e-3) + 1e-9:
-                a_far = math.inf        # phi / x still growing: faster than linear
-            self.__dict__["_asym"] = self.sw2 * float(a_far)
-        return self.__dict__["_asym"]
+        return self._asymptotic_slope
+
+    @cached_property
+    def _asymptotic_slope(self) -> float:
+        with np.errstate(all="ignore"):
+            x = np.array([-1e12, -1e8, 1e8, 1e12])
+            r = self.phi.phi(x) / np.abs(x)
+        a_far = (r[0] ** 2 + r[3] ** 2) / 2
+        a_near = (r[1] ** 2 + r[2] ** 2) / 2
+        if not np.isfinite(a_far) or a_far > a_near * (1 + 1e-3) + 1e-9:
+            a_far = math.inf        # phi / x still growing: faster than linear
+        return self.sw2 * float(a_far)
 
     def _f_certified(self, q: float):
         """(F = V(q) - q, whether its sign is certified by V's error bound plus rounding)."""
-        K = self._K
-        v, e, st = K.length_map(K.workspace(), self._T, self.sw2, self.sb2, float(q), min(self.rtol, 1e-14))
-        quad.check_status(st, f"V(q) at q = {q:g}", self.phi)
+        v, e = self._kernels.length_map(self.sw2, self.sb2, float(q), min(self.rtol, 1e-14))
         return v - q, abs(v - q) > e + _V_ROUNDING * abs(v)
 
     def fixed_points(self) -> FixedPoints:
@@ -216,11 +215,13 @@ class MeanField:
         phi at large q: what was not scanned is stated in ``notes`` and ``scanned``); q = 0
         is included when V(0) = 0.  Only certified signs of V(q) - q count, so a map that
         differs from the identity by less than its quadrature error (V(q) = q + 0.04 at
-        q = 1e14) shows no spurious fixed point.  Each sign change is refined with Brent's
-        method to 1e-15 relative.
+        q = 1e14) shows no spurious fixed point.  Each sign change is refined by the root finder
+        of the q* search (bracketed secant steps, Illinois rule) to 4e-16 relative.
         """
-        if "_fps" in self.__dict__:
-            return self.__dict__["_fps"]
+        return self._fixed_points
+
+    @cached_property
+    def _fixed_points(self) -> FixedPoints:
         notes = []
         qs, fs, cs = [], [], []
         for q in _Q_SCAN:
@@ -246,13 +247,13 @@ class MeanField:
         if self.length_map(0.0) == 0.0:
             roots.append(0.0)
         ic = np.nonzero(cs)[0]
-        for a, b in zip(ic[:-1], ic[1:]):
+        for a, b in itertools.pairwise(ic):
             if np.sign(fs[a]) != np.sign(fs[b]):
-                roots.append(brentq(lambda q: self.length_map(q) - q, qs[a], qs[b], xtol=1e-300, rtol=1e-15))
+                roots.append(self._kernels.fixed_point_between(self.sw2, self.sb2, qs[a], qs[b], self.rtol))
         if ic.size == 0 and roots == []:
             notes.append("V(q) = q to within quadrature error on the whole scan: the identity map, every "
                          "q is a fixed point")
-        roots = sorted(set(float(r) for r in roots))
+        roots = sorted({float(r) for r in roots})
 
         def side_sign(lo, hi):
             """Certified sign of F on (lo, hi) from the scan, else at the geometric midpoint."""
@@ -289,7 +290,7 @@ class MeanField:
             hi = roots[k + 1] if k + 1 < len(roots) else math.inf
             f_left = side_sign(lo, r) if r > 0 else 0.0
             f_right = side_sign(r, hi) if hi < math.inf else f_top
-            slope = self.length_slope(r)
+            slope = self.length_map_slope(r)
             from_below = f_left > 0
             from_above = f_right < 0
             stable = bool((from_below or from_above) and slope > -1 and slope <= 1 + 1e-9)
@@ -301,17 +302,15 @@ class MeanField:
                 basin = (float(lo if from_below else r), float(b_hi))
             pts.append(FixedPoint(q=r, slope=float(slope), stable=stable, basin=basin,
                                   chi1=self._chi1_at(r)))
-        out = FixedPoints(points=tuple(pts), scanned=(0.0 if roots[:1] == [0.0] else float(qs[0]), float(top)),
-                          above=above, monotone=monotone, notes=tuple(notes))
-        self.__dict__["_fps"] = out
-        return out
+        return FixedPoints(points=tuple(pts), scanned=(0.0 if roots[:1] == [0.0] else float(qs[0]), float(top)),
+                           above=above, monotone=monotone, notes=tuple(notes))
 
     def _chi1_at(self, q: float) -> float:
         if self.phi.delta_in_d1:
             return math.nan
         if q == 0.0:
             return self.sw2 * self._dphi2_at_origin()
-        return self.sw2 * quad.gauss_expect(self.phi, quad.DPHI2, q, self.rtol)
+        return self.sw2 * self._kernels.expect(Kind.DPHI2, q, self.rtol)
 
     def _dphi2_at_origin(self) -> float:
         """lim_{q -> 0+} E[phi'(sqrt(q) z)^2] = (phi'(0+)^2 + phi'(0-)^2)/2 (ReLU: 1/2, not phi'(0)^2)."""
@@ -341,28 +340,24 @@ class MeanField:
         return self._q_star(self.q0 if q0 is None else _check_q0(q0))
 
     def _q_star(self, q0: float) -> float:
-        cache = self.__dict__.setdefault("_qstar_cache", {})
-        if q0 in cache:
-            return cache[q0]
-        K = self._K
-        q, status = K.q_star(K.workspace(), self._T, self.sw2, self.sb2, q0, self.rtol)
-        if status == K.Q_UNRESOLVED:
+        if q0 in self._q_star_cache:
+            return self._q_star_cache[q0]
+        q, status = self._kernels.q_star(self.sw2, self.sb2, q0, self.rtol)
+        if status == Status.Q_UNRESOLVED:
             s_inf = self.asymptotic_slope()
             if s_inf < 1 - _MARGINAL:
                 raise NotConvergedError(
                     f"{self}: V(q) > q from q0 = {q0:g} up to q = {q:.3g}, where V stops being resolved "
                     f"(quadrature of phi fails or V - q is below its error); V(q)/q -> {s_inf:.6g} < 1, so a "
                     f"fixed point lies above. Use a smaller sigma_w or a phi that is smooth at large |x|")
-            status = K.Q_DIVERGES
-        if status == K.Q_DIVERGES:
+            status = Status.Q_DIVERGES
+        if status == Status.Q_DIVERGES:
             raise NoFixedPointError(self._divergence_message(q0))
-        if status == K.Q_ZERO:
+        if status == Status.Q_ZERO:
             q = 0.0
-        else:
-            quad.check_status(status, "q* search", self.phi)
-        if q > 0 and self.length_slope(q) > 1 + 1e-9:
+        if q > 0 and self.length_map_slope(q) > 1 + 1e-9:
             raise NoFixedPointError(f"{self}: the fixed point q = {q:g} reached from q0 = {q0:g} is unstable")
-        cache[q0] = float(q)
+        self._q_star_cache[q0] = float(q)
         return float(q)
 
     def _divergence_message(self, q0: float) -> str:
@@ -395,8 +390,7 @@ class MeanField:
         """
         q0 = self.q0 if q0 is None else _check_q0(q0)
         qs = self.q_star(q0)
-        d = self._K.convergence_depth(self._K.workspace(), self._T, self.sw2, self.sb2, float(q0), qs,
-                                      float(tol), int(max_depth), self.rtol)
+        d = self._kernels.convergence_depth(self.sw2, self.sb2, q0, qs, tol, max_depth, self.rtol)
         if d < 0:
             raise NotConvergedError(f"{self}: q^l not within {tol:g} of q* after {max_depth} layers")
         return int(d)
@@ -410,7 +404,7 @@ class MeanField:
         if not -1 - 1e-12 <= c <= 1 + 1e-12:
             raise ValueError(f"|q12| must not exceed sqrt(q11 q22): correlation {c}")
         c = min(1.0, max(-1.0, c))
-        return self.sw2 * quad.gauss_expect2(self.phi, 0, 0, q11, q22, c, rtol=self.rtol) + self.sb2
+        return self.sw2 * self._kernels.expect2(Order.PHI, Order.PHI, q11, q22, c, rtol=self.rtol) + self.sb2
 
     def correlation_map(self, c: float) -> float:
         """c' = C(c, q*, q*)/q*  (Poole eq. 6), computed as 1 - (1 - c') near c = 1."""
@@ -423,14 +417,14 @@ class MeanField:
             raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
         qs = self._positive_q_star("the correlation map")
         omc = 1.0 - c if one_minus_c is None else float(one_minus_c)
-        return self.sw2 * quad.half_mean_square_difference(self.phi, qs, c, omc, self.rtol) / qs
+        return self.sw2 * self._kernels.gap(qs, c, omc, self.rtol) / qs
 
     def correlation_trajectory(self, c0: float, depth: int) -> np.ndarray:
         """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly)."""
         out = np.empty(int(depth))
         c, omc = float(c0), 1.0 - float(c0)
-        for l in range(int(depth)):
-            out[l] = c
+        for i in range(int(depth)):
+            out[i] = c
             omc = self.correlation_gap(c, omc)
             c = 1.0 - omc
         return out
@@ -446,20 +440,12 @@ class MeanField:
         network acts linearly (c^{l+1} = c^l to leading order, so the limit of c^l depends
         on c^1) or, if phi'(0) = 0, as the leading power of phi at 0 dictates.
         """
-        return self._c_star()[0]
+        return self._c_star.c_star
 
-    def _c_star(self):
+    @cached_property
+    def _c_star(self) -> CStar:
         """(c*, 1 - c*, chi_c at c*), computed once."""
-        if "_cstar" not in self.__dict__:
-            qs = self._positive_q_star("c*")
-            K = self._K
-            cs, omc, chic, status, method = K.c_star_and_chi(K.workspace(), self._T, self.sw2, qs,
-                                                             self.chi1(), self.rtol)
-            if status == K.NEEDS_NESTED:
-                cs, omc, chic, status, method = K.c_star_nested(self.sw2, qs, self.chi1(), self.rtol, cs)
-            quad.check_status(status, "c* search", self.phi)
-            self.__dict__["_cstar"] = (float(cs), float(omc), float(chic))
-        return self.__dict__["_cstar"]
+        return self._kernels.c_star(self.sw2, self._positive_q_star("c*"), self.chi1(), self.rtol)
 
     def chi_c(self, c: float | None = None) -> float:
         """Slope of the C-map, sigma_w^2 E[phi'(u1) phi'(u2)], at c (default c*)."""
@@ -470,10 +456,10 @@ class MeanField:
             return self.chi1()     # u1 = u2 = 0: E[phi'(0)^2] whatever c is
         qs = self._positive_q_star("chi_c at c*")
         if c is None:
-            return self._c_star()[2]
+            return self._c_star.chi_c
         if c == 1.0:
             return self.chi1()
-        return self.sw2 * quad.gauss_expect2(self.phi, 1, 1, qs, qs, c, 1.0 - c, self.rtol)
+        return self.sw2 * self._kernels.expect2(Order.DPHI, Order.DPHI, qs, qs, c, 1.0 - c, self.rtol)
 
     # --- chi1, chi2, depth scales, curvature ----------------------------------
     def chi1(self) -> float:
@@ -484,7 +470,7 @@ class MeanField:
     def chi2(self) -> float:
         r"""chi2 = sigma_w^2 \int Dz phi''(\sqrt{q*} z)^2  (Poole eq. 9)."""
         self._require_d2("chi2")
-        return self.sw2 * quad.gauss_expect(self.phi, quad.D2PHI2, self.q_star(), self.rtol)
+        return self.sw2 * self._kernels.expect(Kind.D2PHI2, self.q_star(), self.rtol)
 
     def depth_scales(self) -> DepthScales:
         """(xi_q, xi_c) of Schoenholz et al. 2017; see :class:`DepthScales`.
@@ -494,7 +480,7 @@ class MeanField:
         deviations of c never decay exponentially and xi_c = inf; xi_q = -1/log(sigma_w^2 phi'(0)^2).
         """
         qs = self.q_star()
-        slope = self.length_slope(qs)
+        slope = self.length_map_slope(qs)
         if qs == 0.0:
             d = self.phi.dphi(np.array([-1e-300, 1e-300]))
             if d[0] == 0.0 or d[0] != d[1]:
@@ -520,9 +506,9 @@ class MeanField:
         g = np.empty(n)
         k2 = np.empty(n)
         g[0], k2[0] = qs, 1.0 / qs
-        for l in range(1, n):
-            g[l] = chi1 * g[l - 1]
-            k2[l] = 3 * chi2 / chi1 ** 2 + k2[l - 1] / chi1
+        for i in range(1, n):
+            g[i] = chi1 * g[i - 1]
+            k2[i] = 3 * chi2 / chi1 ** 2 + k2[i - 1] / chi1
         return Curvature(layer=np.arange(1, n + 1), g_E=g, kappa2=k2,
                          L_E=2 * np.pi * np.sqrt(g), L_G=2 * np.pi * np.sqrt(k2 * g))
 
@@ -548,9 +534,9 @@ class MeanField:
         out = np.ones(depth)
         omc = (1.0 - rho) * (qs - self.sb2) / qs
         out[layer - 1] = 1.0 - omc
-        for l in range(layer, depth):
+        for i in range(layer, depth):
             omc = self.correlation_gap(1.0 - omc, omc)
-            out[l] = 1.0 - omc
+            out[i] = 1.0 - omc
         return out
 
     # --- guards ----------------------------------------------------------------

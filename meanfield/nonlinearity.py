@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from functools import cached_property
 
 import numpy as np
 import scipy.special
 import sympy as sp
+from sympy.codegen.ast import Assignment
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -44,6 +47,23 @@ REGISTRY: dict[str, sp.Expr] = {
     "abs": sp.Abs(x),
 }
 ALIASES = {"silu": "swish", "identity": "linear", "hardtanh": "hard_tanh", "leakyrelu": "leaky_relu"}
+
+
+#: Nonlinearities built so far, by normalised spec (most recently used last).
+CACHE_SIZE = 256
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _spec_key(spec):
+    """The normalised form of a spec: equal keys give the same nonlinearity."""
+    if isinstance(spec, str):
+        key = spec.strip()
+        key = ALIASES.get(key.lower(), key)
+        return ("name", key.lower()) if key.lower() in REGISTRY else ("expression", key)
+    if isinstance(spec, sp.Basic):
+        return ("sympy", sp.srepr(spec))
+    return ("other", id(type(spec)))     # rejected by _build; never cached
 
 
 def registry_names() -> list[str]:
@@ -78,9 +98,29 @@ class Nonlinearity:
     is_piecewise_linear : bool
     """
 
-    def __init__(self, spec):
+    def __new__(cls, spec):
         if isinstance(spec, Nonlinearity):
-            spec = spec.expr
+            return spec                     # immutable: the same object serves
+        key = _spec_key(spec)
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+        self = super().__new__(cls)
+        self._build(spec)
+        with _CACHE_LOCK:
+            self = _CACHE.setdefault(key, self)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return self
+
+    def __reduce__(self):
+        return Nonlinearity, (self._spec,)
+
+    def _build(self, spec):
+        """Everything of ``__init__``; runs once per normalised spec (construction costs 50-570 ms of sympy)."""
+        self._spec = spec
         if isinstance(spec, str):
             key = spec.strip()
             key = ALIASES.get(key.lower(), key)
@@ -119,6 +159,13 @@ class Nonlinearity:
         return f"Nonlinearity({self.name!r})"
 
     @cached_property
+    def kernels(self):
+        """The typed facade of this phi's compiled kernels (:class:`meanfield.quadrature.Kernels`),
+        built on first use (Numba compiles or loads them from the on-disk cache)."""
+        from .quadrature import Kernels
+        return Kernels(self)
+
+    @cached_property
     def key(self) -> str:
         """A short hash identifying phi (used to name cached compiled kernels)."""
         return hashlib.sha256(sp.srepr(self.pw).encode()).hexdigest()[:16]
@@ -149,15 +196,24 @@ class Nonlinearity:
         return bool(np.all(d[np.isfinite(d)] >= -1e-12))
 
     def scalar_code(self) -> dict[str, str]:
-        """Python source of phi and its first three derivatives on one float ``x`` (for Numba).
+        """Python source of the functions phi, dphi, d2phi, d3phi of one float ``x`` (for Numba).
 
-        Only the ``math`` module and the stable helpers ``_sigmoid``/``_softplus`` are
-        referenced.
+        Printed by sympy's :class:`~sympy.printing.pycode.PythonCodePrinter` (sigmoid and softplus
+        print their stable forms themselves, see :mod:`meanfield.expression`), with common
+        subexpressions computed once (:func:`sympy.cse`) except in ``Piecewise`` expressions,
+        where a subexpression of one branch must not be evaluated on the other.  Only the
+        ``math`` module is referenced.
         """
-        printer = _ScalarPrinter()
-        # exp(x) - 1 -> expm1(x), log(1 + x) -> log1p(x): ELU/SELU keep full relative accuracy near 0
-        return {name: printer.doprint(optimize(e, [expm1_opt, log1p_opt])) for name, e in
-                (("phi", self.pw), ("dphi", self.d1), ("d2phi", self.d2), ("d3phi", self.d3))}
+        printer = PythonCodePrinter({"fully_qualified_modules": True})
+        out = {}
+        for name, e in (("phi", self.pw), ("dphi", self.d1), ("d2phi", self.d2), ("d3phi", self.d3)):
+            # exp(x) - 1 -> expm1(x), log(1 + x) -> log1p(x): ELU/SELU keep full relative accuracy near 0
+            e = optimize(e, [expm1_opt, log1p_opt])
+            subs, (e,) = ([], (e,)) if e.has(sp.Piecewise) else sp.cse(e, symbols=sp.numbered_symbols("_c"))
+            body = [printer.doprint(Assignment(lhs, rhs)) for lhs, rhs in subs]
+            body.append(f"return float({printer.doprint(e)})")
+            out[name] = "\n".join([f"def {name}(x):"] + ["    " + line for line in body])
+        return out
 
     def _check_finite(self) -> None:
         with np.errstate(all="ignore"):
@@ -191,7 +247,7 @@ def _breakpoints(expr: sp.Expr) -> tuple[float, ...]:
             for rel in cond.atoms(sp.core.relational.Relational):
                 try:
                     sol = sp.solveset(rel.lhs - rel.rhs, x, sp.S.Reals)
-                except Exception:  # solveset fails on exotic conditions: say so, don't guess
+                except Exception:  # noqa: BLE001  (solveset raises many types on exotic conditions: say so, do not guess)
                     raise ExpressionError(f"cannot locate the breakpoint of condition {rel}; "
                                           f"write conditions as comparisons of x with numbers") from None
                 if not isinstance(sol, sp.FiniteSet):
@@ -220,18 +276,8 @@ def _probe_grid() -> np.ndarray:
     return np.concatenate([-tail[::-1], np.linspace(-20, 20, 4001), tail])
 
 
-def _np_sigmoid(z):
-    z = np.asarray(z, dtype=float)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _np_softplus(z):
-    return np.logaddexp(0.0, z)
-
-
-_NUMPY_MODULES = [{"sigmoid": _np_sigmoid, "softplus": _np_softplus,
-                   "erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"]
+#: erf and erfc as scipy.special ufuncs (numpy has none); sigmoid and softplus print their own numpy code
+_NUMPY_MODULES = [{"erf": scipy.special.erf, "erfc": scipy.special.erfc}, "numpy"]
 
 
 def _numpy_function(expr: sp.Expr):
@@ -249,13 +295,3 @@ def _numpy_function(expr: sp.Expr):
         return np.array(np.broadcast_to(out, u.shape), dtype=np.float64)
 
     return f
-
-
-class _ScalarPrinter(PythonCodePrinter):
-    """Prints scalar ``math``-module code that Numba compiles."""
-
-    def _print_sigmoid(self, e):
-        return f"_sigmoid({self._print(e.args[0])})"
-
-    def _print_softplus(self, e):
-        return f"_softplus({self._print(e.args[0])})"

@@ -12,43 +12,20 @@ import math
 import pathlib
 import sys
 from dataclasses import dataclass, field, fields
-from enum import IntEnum
 
 import numpy as np
 
+from .codes import N_PHASE_FIELDS, STATUS_REASONS, NestedField, PhaseField, Status
 from .critical import CriticalPoint, critical_points
 from .errors import MeanFieldError
-from .kernels import kernels_for, run_blocks
+from .kernels import run_blocks
 from .kernels.tables import build_table, empty_table
 from .nonlinearity import as_nonlinearity
 
+#: reason of each status code of grid points (:class:`meanfield.codes.Status`)
+STATUS = dict(STATUS_REASONS)
 
-class Status(IntEnum):
-    """Status codes of grid points (the compiled kernels' codes of the same names)."""
-    OK = 0
-    NOT_CONVERGED = 1
-    NONFINITE = 2
-    DIVERGENT = 3
-    Q_DIVERGES = 4
-    Q_ZERO = 5
-    CHI2_UNDEFINED = 6
-    Q_UNRESOLVED = 7
-    Q_DIVERGES_FROM_Q0 = 8
-
-
-#: reason of each status code of grid points
-STATUS = {
-    Status.OK: "ok",
-    Status.NOT_CONVERGED: "quadrature or root finding did not reach its tolerance",
-    Status.NONFINITE: "integrand not finite (overflow of phi)",
-    Status.DIVERGENT: "Gaussian integral diverges",
-    Status.Q_DIVERGES: "no finite fixed point: q grows without bound with depth",
-    Status.Q_ZERO: "q* = 0: inputs shrink to the origin, correlations undefined",
-    Status.CHI2_UNDEFINED: "chi2 undefined: phi' jumps, phi'' has Dirac deltas (piecewise-linear phi)",
-    Status.Q_UNRESOLVED: "V(q) > q as far as V is resolved, and V(q)/q -> slope < 1: a fixed point lies beyond",
-    Status.Q_DIVERGES_FROM_Q0: "q grows without bound from q0, but a stable fixed point lies below q0 "
-                               "(reached from a smaller q0)",
-}
+__all__ = ["STATUS", "PhaseDiagram", "Status", "phase_diagram"]
 
 
 @dataclass(frozen=True)
@@ -279,8 +256,8 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     if isinstance(q0, bool) or not (isinstance(q0, (int, float, np.floating, np.integer))
                                     and math.isfinite(q0) and q0 > 0):
         raise ValueError(f"q0 is the squared length per neuron of the input, a finite number > 0; got {q0!r}")
-    K = kernels_for(phi)
-    out = np.full((sw.size, sb.size, 10), np.nan)
+    K = phi.kernels.module
+    out = np.full((sw.size, sb.size, N_PHASE_FIELDS), np.nan)
     want_c = bool(correlations) and not phi.delta_in_d1
     # Chebyshev tables in ln q replace most integrals of a grid (meanfield.kernels.tables)
     table = build_table(K, hermite=want_c) if rtol >= K.TAB_USE_RTOL else empty_table(K)
@@ -292,8 +269,10 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         if progress:
             _progress(stop, sw.size)
     _nested_c_star(K, out, sw ** 2, float(rtol))
-    q, st_q, slope, chi1, chi2, cs, omc, chic, depth, st_c = np.moveaxis(out, 2, 0)
-    status = np.where(np.isnan(st_q), 1, st_q).astype(int)
+    q, st_q, slope = out[..., PhaseField.Q_STAR], out[..., PhaseField.Q_STATUS], out[..., PhaseField.SLOPE]
+    chi1, chi2, depth = out[..., PhaseField.CHI1], out[..., PhaseField.CHI2], out[..., PhaseField.DEPTH]
+    cs, chic, st_c = out[..., PhaseField.C_STAR], out[..., PhaseField.CHI_C], out[..., PhaseField.C_STATUS]
+    status = np.where(np.isnan(st_q), Status.NOT_CONVERGED, st_q).astype(int)
     # V(q) > q as far as V is resolved: growth without bound where V(q)/q -> sigma_w^2 A >= 1
     # (the same verdict as MeanField.q_star), else a fixed point beyond the resolution
     if np.any(status == Status.Q_UNRESOLVED):
@@ -310,25 +289,24 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         run_blocks(K.stable_below_block, iw.size, table, np.ascontiguousarray(sw[iw] ** 2),
                    np.ascontiguousarray(sb[ib] ** 2), float(q0), float(rtol), below)
         status[iw[below == 1], ib[below == 1]] = Status.Q_DIVERGES_FROM_Q0
-    c_bad = (status == 0) & want_c & (st_c != 0) & np.isfinite(st_c)
+    c_bad = (status == Status.OK) & want_c & (st_c != Status.OK) & np.isfinite(st_c)
     status = np.where(c_bad, st_c, status).astype(int)
     if phi.delta_in_d1:
         chi1 = np.full_like(chi1, np.nan)
     if phi.delta_in_d2:
         chi2 = np.full_like(chi2, np.nan)
-    zero = status == 5
-    cs = np.where(zero | (status != 0), np.nan, cs)
+    cs = np.where(status != Status.OK, np.nan, cs)
     with np.errstate(divide="ignore", invalid="ignore"):
         # slopes at stable fixed points: >= 1 only by rounding at criticality, where xi = inf
-        xi_q = np.where(status == 0, np.where(slope >= 1, np.inf, -1.0 / np.log(slope)), np.nan)
-        xi_c = np.where(status == 0, np.where(chic >= 1, np.inf, -1.0 / np.log(chic)), np.nan)
+        xi_q = np.where(status == Status.OK, np.where(slope >= 1, np.inf, -1.0 / np.log(slope)), np.nan)
+        xi_c = np.where(status == Status.OK, np.where(chic >= 1, np.inf, -1.0 / np.log(chic)), np.nan)
     depth = np.where(depth < 0, np.nan, depth)
     crit = np.full(sb.size, np.nan)
     cpoints = []
     if not phi.delta_in_d1:
         for j, b in enumerate(sb):
             try:
-                pts = critical_points(phi, b, q0=float(q0), _table=table)   # at the default 1e-13
+                pts = critical_points(phi, b, q0=float(q0), table=table)   # at the default 1e-13
             except MeanFieldError:
                 continue
             cpoints += pts
@@ -344,14 +322,16 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
 
 def _nested_c_star(K, out, sw2, rtol: float) -> None:
     """c*, chi_c by nested quadrature at the points where the fast paths could not certify them
-    (kernel status NEEDS_NESTED; out[..., 5] holds the kernels' guess of 1 - c*)."""
-    i, j = np.nonzero(out[..., 9] == K.NEEDS_NESTED)
+    (kernel status NEEDS_NESTED; out[..., ONE_MINUS_C] holds the kernels' guess of 1 - c*)."""
+    i, j = np.nonzero(out[..., PhaseField.C_STATUS] == Status.NEEDS_NESTED)
     if i.size == 0:
         return
-    res = np.empty((i.size, 4))
-    run_blocks(K.c_star_nested_block, i.size, np.ascontiguousarray(sw2[i]), out[i, j, 0].copy(),
-               out[i, j, 3].copy(), rtol, out[i, j, 5].copy(), res)
-    out[i, j, 5], out[i, j, 6], out[i, j, 7], out[i, j, 9] = res.T
+    res = np.empty((i.size, len(NestedField)))
+    run_blocks(K.c_star_nested_block, i.size, np.ascontiguousarray(sw2[i]), out[i, j, PhaseField.Q_STAR].copy(),
+               out[i, j, PhaseField.CHI1].copy(), rtol, out[i, j, PhaseField.ONE_MINUS_C].copy(), res)
+    for src, dst in ((NestedField.C_STAR, PhaseField.C_STAR), (NestedField.ONE_MINUS_C, PhaseField.ONE_MINUS_C),
+                     (NestedField.CHI_C, PhaseField.CHI_C), (NestedField.STATUS, PhaseField.C_STATUS)):
+        out[i, j, dst] = res[:, src]
 
 
 def _progress(done: int, total: int) -> None:

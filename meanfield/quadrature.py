@@ -1,7 +1,9 @@
-"""Gaussian expectations of phi, phi', phi'' with known accuracy.
+"""Gaussian expectations of phi, phi', phi'' with known accuracy: the typed facade of the kernels.
 
-Thin, typed layer over the compiled kernels (:mod:`meanfield.kernels`): it turns
-kernel status codes into exceptions, so no number leaves here unverified.
+:class:`Kernels` is the one way Python reaches the compiled kernels of a nonlinearity
+(:mod:`meanfield.kernels`): typed methods that turn kernel statuses into exceptions
+(:data:`meanfield.codes.STATUS_ERRORS`), so no number leaves here unverified.  It is built
+once per :class:`~meanfield.Nonlinearity` (``Nonlinearity.kernels``).
 
 Accuracy: globally adaptive Gauss-Kronrod (7/15) with QUADPACK's error estimate,
 panels split at the kinks of phi and at the scales 1/sqrt(q); the default
@@ -11,46 +13,54 @@ and mpmath for q in [1e-6, 1e4] in ``tests/test_quadrature.py``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-from .errors import DivergentIntegralError, NotConvergedError
-from .kernels import kernels_for
+import numpy as np
+
+from .codes import STATUS_ERRORS, Kind, Order, Status, Table
+from .errors import DivergentIntegralError
 
 RTOL = 1e-13
 
-#: integrand kinds of the one-dimensional kernel
-PHI2, DPHI2, D2PHI2, PHI_D2PHI, PHI, DPHI, D2PHI, PHI2_ZZ = range(8)
-_KIND_NAMES = {PHI2: "phi^2", DPHI2: "phi'^2", D2PHI2: "phi''^2", PHI_D2PHI: "phi phi''",
-               PHI: "phi", DPHI: "phi'", D2PHI: "phi''", PHI2_ZZ: "phi^2 (z^2-1)"}
-_ORDER_NAMES = {0: "phi", 1: "phi'", 2: "phi''"}
+_KIND_NAMES = {Kind.PHI2: "phi^2", Kind.DPHI2: "phi'^2", Kind.D2PHI2: "phi''^2", Kind.PHI: "phi",
+               Kind.DPHI: "phi'", Kind.PHI2_ZZ: "phi^2 (z^2-1)", Kind.D3PHI2: "phi'''^2"}
+_ORDER_NAMES = {Order.PHI: "phi", Order.DPHI: "phi'"}
+
+
+class CStar(NamedTuple):
+    """The fixed point of the C-map at q* (Poole eq. 6) and the slope there."""
+    c_star: float
+    one_minus_c_star: float
+    chi_c: float
 
 
 def check_status(status: int, what: str, nonlinearity) -> None:
-    """Raise the exception that a kernel status code stands for (0 is success).
+    """Raise the exception that a kernel status stands for (:data:`meanfield.codes.STATUS_ERRORS`).
 
     For a divergent or non-finite integrand of a phi that grows like
     :math:`e^{a x^2}`, the message says where the Gaussian moments diverge:
     :math:`E[\\phi(\\sqrt{q} z)^2]` is finite only for :math:`q < 1/(4a)`.
     """
-    status = int(status)
-    if status == 0:
+    status = Status(int(status))
+    if status == Status.OK:
         return
-    if status in (2, 3):
+    error = STATUS_ERRORS[status]
+    name = nonlinearity.name
+    if status in (Status.NONFINITE, Status.DIVERGENT):
         a = _gaussian_growth(nonlinearity)
         if a is not None:
             raise DivergentIntegralError(
-                f"{what} for phi = {nonlinearity.name} diverges: phi grows like exp({a:.6g} x^2), so the "
+                f"{what} for phi = {name} diverges: phi grows like exp({a:.6g} x^2), so the "
                 f"Gaussian moments of phi^2 (and phi'^2, phi''^2) are infinite for q >= 1/(4*{a:.6g}) = "
                 f"{1 / (4 * a):.6g}; use sigma_w, sigma_b and q0 that keep q below that")
-    if status == 2:
-        raise DivergentIntegralError(
-            f"{what} for phi = {nonlinearity.name}: the integrand is not finite (overflow or a "
-            f"singularity of phi); rewrite phi in a numerically stable form or use a smaller q")
-    if status == 3:
-        raise DivergentIntegralError(
-            f"{what} for phi = {nonlinearity.name} diverges: the integrand still matters at |z| = 45 "
-            f"standard deviations (phi grows too fast for the Gaussian measure)")
-    raise NotConvergedError(f"{what} for phi = {nonlinearity.name}: adaptive quadrature did not reach "
-                            f"its tolerance; loosen rtol or check phi for singularities")
+    if status == Status.NONFINITE:
+        raise error(f"{what} for phi = {name}: the integrand is not finite (overflow or a "
+                    f"singularity of phi); rewrite phi in a numerically stable form or use a smaller q")
+    if status == Status.DIVERGENT:
+        raise error(f"{what} for phi = {name} diverges: the integrand still matters at |z| = 45 "
+                    f"standard deviations (phi grows too fast for the Gaussian measure)")
+    raise error(f"{what} for phi = {name}: adaptive quadrature did not reach its tolerance "
+                f"(status {status.name}); loosen rtol or check phi for singularities")
 
 
 def _gaussian_growth(nonlinearity) -> float | None:
@@ -70,43 +80,161 @@ def _gaussian_growth(nonlinearity) -> float | None:
         return None
 
 
-def gauss_expect(nonlinearity, kind: int, q: float, rtol: float = RTOL) -> float:
-    r"""E[g(\sqrt{q} z)], z ~ N(0, 1), for g one of the kinds above (e.g. PHI2 = phi^2)."""
-    q = float(q)
-    if not (q >= 0 and math.isfinite(q)):
-        raise ValueError(f"q must be a finite variance >= 0, got {q}")
-    K = kernels_for(nonlinearity)
-    value, err, status = K.expect1(int(kind), 0.0, math.sqrt(q), float(rtol), 1e-15)
-    check_status(status, f"E[{_KIND_NAMES[kind]}] at q = {q:g}", nonlinearity)
-    return float(value)
+def _kind(kind) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError:
+        raise ValueError(f"unknown integrand kind {kind!r}; use a meanfield.codes.Kind "
+                         f"({', '.join(k.name for k in _KIND_NAMES)})") from None
 
 
-def gauss_expect2(nonlinearity, order_a: int, order_b: int, q11: float, q22: float,
+def _order(order) -> Order:
+    try:
+        return Order(order)
+    except ValueError:
+        raise ValueError(f"unknown derivative order {order!r}; use 0 (phi) or 1 (phi') "
+                         f"(meanfield.codes.Order)") from None
+
+
+class Kernels:
+    """The compiled kernels of one nonlinearity behind typed methods that raise on failure.
+
+    Get it as ``Nonlinearity(...).kernels`` (built once per nonlinearity); ``module`` is the
+    compiled kernel module itself (for grids: :mod:`meanfield.phase`, the benchmarks).
+    """
+
+    def __init__(self, nonlinearity):
+        from .kernels import kernels_for
+
+        self.nonlinearity = nonlinearity
+        self.module = kernels_for(nonlinearity)
+        #: a table that serves nothing: single points integrate directly
+        self.no_table: Table = self.module.no_table()
+
+    def __repr__(self) -> str:
+        return f"Kernels({self.nonlinearity.name!r})"
+
+    def check(self, status, what: str) -> None:
+        """Raise the exception of a failure ``status`` (nothing for Status.OK)."""
+        check_status(status, what, self.nonlinearity)
+
+    def workspace(self) -> np.ndarray:
+        return self.module.workspace()
+
+    # --- Gaussian expectations -----------------------------------------------------------------
+    def expect(self, kind: Kind, q: float, rtol: float = RTOL) -> float:
+        r"""E[g(\sqrt{q} z)], z ~ N(0, 1), for g of the given :class:`~meanfield.codes.Kind`."""
+        kind = _kind(kind)
+        q = float(q)
+        if not (q >= 0 and math.isfinite(q)):
+            raise ValueError(f"q must be a finite variance >= 0, got {q}")
+        value, _err, status = self.module.expect1(kind, 0.0, math.sqrt(q), float(rtol), 1e-15)
+        self.check(status, f"E[{_KIND_NAMES[kind]}] at q = {q:g}")
+        return float(value)
+
+    def expect2(self, order_a: Order, order_b: Order, q11: float, q22: float, c: float,
+                one_minus_c: float | None = None, rtol: float = RTOL) -> float:
+        r"""E[A(u1) B(u2)] with A, B = phi^(order) and (u1, u2) Gaussian (Poole eq. 5).
+
+        u1 = \sqrt{q11} z1, u2 = \sqrt{q22} (c z1 + \sqrt{1-c^2} z2).  Pass ``one_minus_c``
+        when c is within rounding of 1 to keep full accuracy.
+        """
+        order_a, order_b = _order(order_a), _order(order_b)
+        q11, q22, c = float(q11), float(q22), float(c)
+        omc = float(1.0 - c if one_minus_c is None else one_minus_c)
+        value, _err, status = self.module.expect2(order_a, order_b, False, q11, q22, c, omc, float(rtol))
+        self.check(status, f"E[{_ORDER_NAMES[order_a]}(u1) {_ORDER_NAMES[order_b]}(u2)] at "
+                   f"q11 = {q11:g}, q22 = {q22:g}, c = {c:g}")
+        return float(value)
+
+    def gap(self, q: float, c: float, one_minus_c: float | None = None, rtol: float = RTOL) -> float:
+        r"""E[(phi(u1) - phi(u2))^2] / 2 for u1, u2 of variance q and correlation c (Poole eq. 5).
+
+        Equals E[phi^2] - E[phi(u1) phi(u2)], computed without that cancellation; it gives
+        1 - c' of the C-map to full relative accuracy as c -> 1.
+        """
+        q, c = float(q), float(c)
+        omc = float(1.0 - c if one_minus_c is None else one_minus_c)
+        value, _err, status = self.module.expect2(Order.PHI, Order.PHI, True, q, q, c, omc, float(rtol))
+        self.check(status, f"E[(phi(u1)-phi(u2))^2]/2 at q = {q:g}, c = {c:g}")
+        return float(value)
+
+    # --- maps and fixed points -----------------------------------------------------------------
+    def length_map(self, sw2: float, sb2: float, q: float, rtol: float = RTOL) -> tuple[float, float]:
+        """(V(q), its error bound) (Poole eq. 3)."""
+        v, e, st = self.module.length_map(self.workspace(), self.no_table, float(sw2), float(sb2), float(q),
+                                          float(rtol))
+        self.check(st, f"V(q) at q = {q:g}")
+        return float(v), float(e)
+
+    def q_star(self, sw2: float, sb2: float, q0: float, rtol: float = RTOL) -> tuple[float, Status]:
+        """(q, status) of the fixed-point search from q0: the caller decides what Q_DIVERGES,
+        Q_UNRESOLVED and Q_ZERO mean for it; any other failure raises."""
+        q, st = self.module.q_star(self.workspace(), self.no_table, float(sw2), float(sb2), float(q0),
+                                   float(rtol))
+        st = Status(int(st))
+        if st not in (Status.OK, Status.Q_DIVERGES, Status.Q_UNRESOLVED, Status.Q_ZERO):
+            self.check(st, "q* search")
+        return float(q), st
+
+    def fixed_point_between(self, sw2: float, sb2: float, lo: float, hi: float, rtol: float = RTOL) -> float:
+        """The fixed point q = V(q) in [lo, hi], where V(q) - q changes sign: the root finder of the
+        q* search (bracketed secant steps with the Illinois rule, to 4e-16 relative)."""
+        q, st = self.module.fixed_point_between(self.workspace(), self.no_table, float(sw2), float(sb2), float(lo),
+                                                float(hi), float(rtol))
+        self.check(st, f"fixed point of V in [{lo:g}, {hi:g}]")
+        return float(q)
+
+    def convergence_depth(self, sw2: float, sb2: float, q0: float, q_star: float, tol: float, max_depth: int,
+                          rtol: float = RTOL) -> int:
+        """Layers until |q^l - q*| <= tol q* from q^1 = q0, or -1 if not within max_depth."""
+        return int(self.module.convergence_depth(self.workspace(), self.no_table, float(sw2), float(sb2),
+                                                 float(q0), float(q_star), float(tol), int(max_depth),
+                                                 float(rtol)))
+
+    def c_star(self, sw2: float, q: float, chi1: float, rtol: float = RTOL) -> CStar:
+        """c*, 1 - c* and chi_c at c* of the C-map at q (Poole eq. 6): Mehler series where its bound
+        certifies them, else adaptive quadrature (rotated coordinates or nested)."""
+        K = self.module
+        cs, omc, chic, status, _method = K.c_star_and_chi(self.workspace(), self.no_table, float(sw2), float(q),
+                                                         float(chi1), float(rtol))
+        if status == Status.NEEDS_NESTED:
+            cs, omc, chic, status, _method = K.c_star_nested(float(sw2), float(q), float(chi1), float(rtol), cs)
+        self.check(status, "c* search")
+        return CStar(float(cs), float(omc), float(chic))
+
+    def critical_roots(self, sb2: float, rtol: float = RTOL, table: Table | None = None) -> np.ndarray:
+        """Every q in [1e-8, 1e8] on the critical line chi1 = 1 with sigma_b^2 = sb2, ascending.
+
+        ``table`` (a :class:`~meanfield.codes.Table` of :func:`meanfield.kernels.tables.build_table`)
+        only speeds up the scan; results are refined by quadrature at ``rtol``.
+        """
+        K = self.module
+        roots = np.empty(K.CRIT_MAX_ROOTS)
+        n, status = K.critical_roots(self.workspace(), self.no_table if table is None else table, float(sb2),
+                                     float(rtol), roots)
+        self.check(status, "critical-line search")
+        return roots[:n].copy()
+
+
+def kernels(nonlinearity) -> Kernels:
+    """The :class:`Kernels` of ``nonlinearity`` (a Nonlinearity or a spec it accepts), built once."""
+    from .nonlinearity import as_nonlinearity
+    return as_nonlinearity(nonlinearity).kernels
+
+
+def gauss_expect(nonlinearity, kind: Kind, q: float, rtol: float = RTOL) -> float:
+    r"""E[g(\sqrt{q} z)], z ~ N(0, 1), for g of the given :class:`~meanfield.codes.Kind` (e.g. PHI2 = phi^2)."""
+    return kernels(nonlinearity).expect(kind, q, rtol)
+
+
+def gauss_expect2(nonlinearity, order_a: Order, order_b: Order, q11: float, q22: float,
                   c: float, one_minus_c: float | None = None, rtol: float = RTOL) -> float:
-    r"""E[A(u1) B(u2)] with A, B = phi^(order) and (u1, u2) Gaussian (Poole eq. 5).
-
-    u1 = \sqrt{q11} z1, u2 = \sqrt{q22} (c z1 + \sqrt{1-c^2} z2).  Pass
-    ``one_minus_c`` when c is within rounding of 1 to keep full accuracy.
-    """
-    q11, q22, c = float(q11), float(q22), float(c)
-    omc = float(1.0 - c if one_minus_c is None else one_minus_c)
-    K = kernels_for(nonlinearity)
-    value, err, status = K.expect2(int(order_a), int(order_b), False, q11, q22, c, omc, float(rtol))
-    check_status(status, f"E[{_ORDER_NAMES[order_a]}(u1) {_ORDER_NAMES[order_b]}(u2)] at "
-                 f"q11 = {q11:g}, q22 = {q22:g}, c = {c:g}", nonlinearity)
-    return float(value)
+    r"""E[A(u1) B(u2)] with A, B = phi^(order) (0: phi, 1: phi') and (u1, u2) Gaussian (Poole eq. 5);
+    see :meth:`Kernels.expect2`."""
+    return kernels(nonlinearity).expect2(order_a, order_b, q11, q22, c, one_minus_c, rtol)
 
 
-def half_mean_square_difference(nonlinearity, q: float, c: float, one_minus_c: float | None = None,
-                                rtol: float = RTOL) -> float:
-    r"""E[(phi(u1) - phi(u2))^2] / 2 for u1, u2 of variance q and correlation c.
-
-    Equals E[phi^2] - E[phi(u1) phi(u2)], computed without that cancellation; it
-    gives 1 - c' of the C-map to full relative accuracy as c -> 1.
-    """
-    q, c = float(q), float(c)
-    omc = float(1.0 - c if one_minus_c is None else one_minus_c)
-    K = kernels_for(nonlinearity)
-    value, err, status = K.expect2(0, 0, True, q, q, c, omc, float(rtol))
-    check_status(status, f"E[(phi(u1)-phi(u2))^2]/2 at q = {q:g}, c = {c:g}", nonlinearity)
-    return float(value)
+def gauss_gap(nonlinearity, q: float, c: float, one_minus_c: float | None = None, rtol: float = RTOL) -> float:
+    r"""E[(phi(u1) - phi(u2))^2] / 2 for u1, u2 of variance q and correlation c; see :meth:`Kernels.gap`."""
+    return kernels(nonlinearity).gap(q, c, one_minus_c, rtol)

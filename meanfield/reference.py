@@ -42,11 +42,12 @@ expressivity in deep neural networks through transient chaos", NeurIPS 2016.
 """
 from __future__ import annotations
 
+import itertools
+
 import mpmath as mp
 import sympy as sp
 
-from .errors import (DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError,
-                     UndefinedQuantityError)
+from .errors import DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError, UndefinedQuantityError
 from .expression import x
 from .nonlinearity import as_nonlinearity
 
@@ -142,7 +143,7 @@ def gauss_expect2(f, g, q11, q22, c, kinks_f=(), kinks_g=(), dps=DPS_2D):
     return _expect2(f, lambda fu1, u2: fu1 * g(u2), q11, q22, c, kinks_f, kinks_g, dps)
 
 
-def gauss_gap2(f, q, c, kinks=(), dps=DPS_2D):
+def gauss_gap(f, q, c, kinks=(), dps=DPS_2D):
     r"""Half mean squared difference :math:`\tfrac12 E[(f(u_1) - f(u_2))^2]` at :math:`q_{11} = q_{22} = q`.
 
     Equal to :math:`E[f(u_1)^2] - E[f(u_1) f(u_2)]` (the two marginals are equal),
@@ -190,15 +191,8 @@ def _expect2(f, h, q11, q22, c, kinks1, kinks2, dps):
 
 # --- the nonlinearity as mpmath functions -------------------------------------------
 
-def _mp_sigmoid(z):
-    return 1 / (1 + mp.exp(-z))
-
-
-def _mp_softplus(z):
-    return mp.log1p(mp.exp(z))
-
-
-_MP_MODULES = [{"sigmoid": _mp_sigmoid, "softplus": _mp_softplus}, "mpmath"]
+#: sigmoid and softplus print their own mpmath code (meanfield.expression)
+_MP_MODULES = "mpmath"
 
 
 def mp_functions(nonlinearity):
@@ -400,11 +394,11 @@ def correlation_gap(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     f = mp_functions(nl)[0]
     with mp.workdps(dps):
         q = _fixed_q(nl, sigma_w, sigma_b, q, dps)
-        gap = gauss_gap2(f, q, c, nl.kinks, dps)
+        gap = gauss_gap(f, q, c, nl.kinks, dps)
         return mp.mpf(sigma_w) ** 2 * gap / length_map(nl, sigma_w, sigma_b, q, dps)
 
 
-def correlation_map_slope(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
+def chi_c(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     r"""Slope :math:`\partial c^l/\partial c^{l-1}` of the correlation map at ``c``.
 
     Using :math:`\partial E[\phi(u_1)\phi(u_2)]/\partial q_{12} = E[\phi'(u_1)\phi'(u_2)]`
@@ -501,7 +495,7 @@ def _gauss_integral(h, points, dps, method):
                 f"the integrand is not negligible at |z| = {mp.nstr(abs(ends[0]), 4)}, where the 2D "
                 f"reference quadrature truncates the Gaussian; the nonlinearity grows too fast")
     value = err = mp.mpf(0)
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in itertools.pairwise(points):
         piece_method = "tanh-sinh" if mp.isinf(a) or mp.isinf(b) else method
         v, e = mp.quad(weighted, [a, b], method=piece_method, error=True)
         value += v

@@ -19,6 +19,7 @@ import sympy as sp
 
 import meanfield as mf
 from meanfield import reference as R
+from meanfield.codes import Kind
 from meanfield.closed_forms import Q1, Q2, known_kernel
 from meanfield.derivation import SIGMA_B, SIGMA_W, C, Outcome, Q, _run_attempts, derive
 
@@ -275,8 +276,8 @@ def test_known_kernels_are_oracles_for_the_compiled_quadrature(name):
 
     nl, k = Nonlinearity(name), known_kernel(name)
     for q in (1e-3, 0.7, 40.0):
-        assert quad.gauss_expect(nl, quad.PHI2, q) == pytest.approx(float(k.second.subs(Q, q)), rel=1e-12)
-        assert quad.gauss_expect(nl, quad.DPHI2, q) == pytest.approx(float(k.slope.subs(Q, q)), rel=1e-12)
+        assert quad.gauss_expect(nl, Kind.PHI2, q) == pytest.approx(float(k.second.subs(Q, q)), rel=1e-12)
+        assert quad.gauss_expect(nl, Kind.DPHI2, q) == pytest.approx(float(k.slope.subs(Q, q)), rel=1e-12)
     for q1, q2, c in ((0.5, 2.0, 0.3), (3.0, 0.2, -0.9)):
         want = float(k.cross.subs({Q1: q1, Q2: q2, C: c}))
         assert quad.gauss_expect2(nl, 0, 0, q1, q2, c) == pytest.approx(want, rel=1e-11, abs=1e-15)

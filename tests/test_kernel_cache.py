@@ -147,8 +147,9 @@ def test_concurrent_processes_compiling_the_same_phi_share_one_sound_cache(tmp_p
     code = textwrap.dedent("""
         import sys
         from meanfield import kernels, quadrature, Nonlinearity
+        from meanfield.codes import Kind
         kernels.enable_compile_progress()
-        v = quadrature.gauss_expect(Nonlinearity("tanh"), quadrature.PHI2, 1e-4)
+        v = quadrature.gauss_expect(Nonlinearity("tanh"), Kind.PHI2, 1e-4)
         q = 1e-4
         assert abs(v - (q - 2 * q ** 2 + 17 * q ** 3 / 3)) < 1e-14, v
         print("ok")

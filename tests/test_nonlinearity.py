@@ -74,3 +74,46 @@ def test_second_derivative_is_symbolic_derivative():
     x = sp.Symbol("x", real=True)
     expected = sp.lambdify(x, sp.diff(x * sp.tanh(x), x, 2))
     np.testing.assert_allclose(f.d2phi(X), expected(X), rtol=1e-12, atol=1e-14)
+
+
+def test_construction_is_cached_by_normalised_spec():
+    """The same phi by any spelling is one object (sympy work happens once); pickling keeps it."""
+    import pickle
+    a = Nonlinearity("tanh")
+    assert Nonlinearity(" Tanh ") is a and Nonlinearity(a) is a
+    assert Nonlinearity("silu") is Nonlinearity("swish")
+    assert pickle.loads(pickle.dumps(a)) is a
+    b = Nonlinearity("x*tanh(x) + x/7")
+    assert Nonlinearity("x*tanh(x) + x/7") is b and b is not a
+    assert Nonlinearity(sp.tanh(sp.Symbol("x", real=True))).pw == a.pw
+
+
+def test_expression_error_is_a_meanfield_error():
+    from meanfield import ExpressionError, MeanFieldError
+    assert issubclass(ExpressionError, MeanFieldError)
+    with pytest.raises(MeanFieldError, match="unknown name .y."):
+        Nonlinearity("x + y")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "swish"])
+def test_every_printer_knows_sigmoid_and_softplus(name):
+    """The numpy, scalar (kernel) and mpmath forms, all printed by sympy from the one definition in
+    meanfield.expression, agree with the defining formulas at 50 digits, overflow range included."""
+    import mpmath as mp
+
+    from meanfield.expression import x as X_
+    f = Nonlinearity(name)
+    mp.mp.dps = 50
+    def sig(t):
+        return 1 / (1 + mp.exp(-t))
+    ref = {"sigmoid": sig, "softplus": lambda t: mp.log(1 + mp.exp(t)), "swish": lambda t: t * sig(t)}[name]
+    ts = [-745.0, -40.0, -1.5, 0.0, 0.3, 2.0, 40.0, 745.0]
+    scalar = sp.lambdify(X_, f.pw, "math")             # PythonCodePrinter: the kernels' scalar forms
+    mpf = sp.lambdify(X_, f.pw, "mpmath")
+    for t in ts:
+        want = float(ref(mp.mpf(t)))
+        assert f.phi(np.array([t]))[0] == pytest.approx(want, rel=1e-15, abs=1e-300)
+        assert scalar(t) == pytest.approx(want, rel=1e-15, abs=1e-300)
+        assert float(mpf(mp.mpf(t))) == pytest.approx(want, rel=1e-15, abs=1e-300)
+    code = f.scalar_code()["phi"]
+    assert code.startswith("def phi(x):") and "math." in code and "_sigmoid" not in code

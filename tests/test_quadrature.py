@@ -9,20 +9,21 @@ import pytest
 from meanfield import DivergentIntegralError, Nonlinearity
 from meanfield import quadrature as quad
 from meanfield import reference as ref
+from meanfield.codes import Kind
 
 QS = [1e-6, 1e-3, 0.1, 1.0, 7.3, 50.0, 1e3, 1e4]
 
 
 @pytest.mark.parametrize("q", QS)
 def test_relu_length_integral_is_q_over_2(q):
-    assert quad.gauss_expect(Nonlinearity("relu"), quad.PHI2, q) == pytest.approx(q / 2, rel=1e-12)
+    assert quad.gauss_expect(Nonlinearity("relu"), Kind.PHI2, q) == pytest.approx(q / 2, rel=1e-12)
 
 
 @pytest.mark.parametrize("q", QS)
 def test_erf_closed_forms(q):
     f = Nonlinearity("erf")
-    assert quad.gauss_expect(f, quad.PHI2, q) == pytest.approx(2 / math.pi * math.asin(2 * q / (1 + 2 * q)), rel=1e-12)
-    assert quad.gauss_expect(f, quad.DPHI2, q) == pytest.approx(4 / (math.pi * math.sqrt(1 + 4 * q)), rel=1e-12)
+    assert quad.gauss_expect(f, Kind.PHI2, q) == pytest.approx(2 / math.pi * math.asin(2 * q / (1 + 2 * q)), rel=1e-12)
+    assert quad.gauss_expect(f, Kind.DPHI2, q) == pytest.approx(4 / (math.pi * math.sqrt(1 + 4 * q)), rel=1e-12)
 
 
 def _arccos_kernel(q11, q22, c):
@@ -54,11 +55,11 @@ def test_gap_is_free_of_cancellation_near_c_equal_1(q):
     c = 1 - omc
     theta = math.acos(c)  # arccos kernel: q/2 - q/(2 pi) (sin t + (pi - t) cos t)
     exact = q / (2 * math.pi) * (theta * c - math.sin(theta) + math.pi * omc)
-    got = quad.half_mean_square_difference(Nonlinearity("relu"), q, c, omc)
+    got = quad.gauss_gap(Nonlinearity("relu"), q, c, omc)
     assert got == pytest.approx(exact, rel=1e-6)  # exact formula itself loses digits here
     omc = 1e-12
     c = 1 - omc
-    got_tanh = quad.half_mean_square_difference(Nonlinearity("tanh"), q, c, omc)
+    got_tanh = quad.gauss_gap(Nonlinearity("tanh"), q, c, omc)
     _, dphi, d2phi = ref.mp_functions(Nonlinearity("tanh"))
     with mp.workdps(30):
         d1 = ref.gauss_expect(lambda u: dphi(u) ** 2, q, dps=30)
@@ -72,8 +73,8 @@ def test_gap_is_free_of_cancellation_near_c_equal_1(q):
 def test_one_dimensional_expectations_match_mpmath(spec, q):
     f = Nonlinearity(spec)
     phi, dphi, d2phi = ref.mp_functions(f)
-    for kind, g in [(quad.PHI2, lambda u: phi(u) ** 2), (quad.DPHI2, lambda u: dphi(u) ** 2),
-                    (quad.D2PHI2, lambda u: d2phi(u) ** 2)]:
+    for kind, g in [(Kind.PHI2, lambda u: phi(u) ** 2), (Kind.DPHI2, lambda u: dphi(u) ** 2),
+                    (Kind.D2PHI2, lambda u: d2phi(u) ** 2)]:
         expected = float(ref.gauss_expect(g, q, kinks=f.kinks))
         assert quad.gauss_expect(f, kind, q) == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
@@ -89,12 +90,12 @@ def test_two_dimensional_expectation_matches_mpmath(spec, q, c):
 
 def test_divergent_integral_is_reported():
     with pytest.raises(DivergentIntegralError):
-        quad.gauss_expect(Nonlinearity("exp(x**2)"), quad.PHI2, 1.0)
+        quad.gauss_expect(Nonlinearity("exp(x**2)"), Kind.PHI2, 1.0)
 
 
 def test_convergent_but_heavy_integrand_is_exact():
     """E[exp(x^2)^2] at q = 0.1: 1/sqrt(1 - 4q) (the Gaussian still wins)."""
-    assert quad.gauss_expect(Nonlinearity("exp(x**2)"), quad.PHI2, 0.1) == pytest.approx(1 / math.sqrt(0.6), rel=1e-12)
+    assert quad.gauss_expect(Nonlinearity("exp(x**2)"), Kind.PHI2, 0.1) == pytest.approx(1 / math.sqrt(0.6), rel=1e-12)
 
 
 @pytest.mark.parametrize("spec", ["swish", "sigmoid", "softplus"])
@@ -111,7 +112,7 @@ def test_exponentially_saturating_phi_at_large_q(spec, q):
         mid = mp.quad(lambda u: dphi(u) ** 2 * mp.exp(-u * u / (2 * qq)), mp.linspace(-80, 80, 33))
         limits = dphi(mp.mpf(200)) ** 2 + dphi(mp.mpf(-200)) ** 2
         expected = mid / mp.sqrt(2 * mp.pi * qq) + limits * mp.erfc(80 / mp.sqrt(2 * qq)) / 2
-    assert quad.gauss_expect(f, quad.DPHI2, q) == pytest.approx(float(expected), rel=1e-13)
+    assert quad.gauss_expect(f, Kind.DPHI2, q) == pytest.approx(float(expected), rel=1e-13)
 
 
 @pytest.mark.parametrize("spec", ["elu", "selu", "Piecewise((x, x > 0), (exp(x) - 1, True))"])
@@ -122,4 +123,31 @@ def test_exp_minus_one_is_compiled_as_expm1(spec):
     assert "expm1" in f.scalar_code()["phi"]
     phi, _, _ = ref.mp_functions(f)
     expected = float(ref.gauss_expect(lambda u: phi(u) ** 2, 1e-10, kinks=f.kinks))
-    assert quad.gauss_expect(f, quad.PHI2, 1e-10) == pytest.approx(expected, rel=1e-13)
+    assert quad.gauss_expect(f, Kind.PHI2, 1e-10) == pytest.approx(expected, rel=1e-13)
+
+
+def test_the_kernels_facade_is_built_once_and_checks_its_inputs():
+    """One typed facade per phi, shared by MeanField; an unknown integrand kind or derivative order
+    is a one-line error at the boundary (it used to fall through to another integrand)."""
+    import meanfield as mf
+    K = Nonlinearity("tanh").kernels
+    assert Nonlinearity("tanh").kernels is K and mf.MeanField("tanh", 1.2, 0.1)._kernels is K
+    with pytest.raises(ValueError, match="unknown integrand kind 42"):
+        quad.gauss_expect("tanh", 42, 1.0)
+    with pytest.raises(ValueError, match="unknown derivative order 2"):
+        quad.gauss_expect2("tanh", 2, 0, 1.0, 1.0, 0.5)
+    # E[tanh'(sqrt(q) z)^2] by the facade equals the 1D integral of the sympy derivative (mpmath)
+    d = Nonlinearity("tanh").dphi
+    want = float(ref.gauss_expect(lambda u: (1 - mp.tanh(u) ** 2) ** 2, 0.8, dps=30))
+    assert K.expect(Kind.DPHI2, 0.8) == pytest.approx(want, rel=1e-13) and d(np.array([0.0]))[0] == 1.0
+
+
+def test_every_failure_status_maps_to_a_meanfield_error():
+    from meanfield.codes import STATUS_ERRORS, Status
+    from meanfield.errors import MeanFieldError
+    f = Nonlinearity("tanh")
+    for status, error in STATUS_ERRORS.items():
+        with pytest.raises(error) as info:
+            quad.check_status(status, "E[phi^2] at q = 1", f)
+        assert isinstance(info.value, MeanFieldError) and "\n" not in str(info.value)
+    quad.check_status(Status.OK, "nothing", f)          # OK raises nothing

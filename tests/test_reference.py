@@ -78,10 +78,10 @@ def test_correlation_gap_near_one_relu():
     assert close(gap, exact, 1e-12)
 
 
-def test_correlation_map_slope_relu():
+def test_chi_c_relu():
     # d/dc of the arc-cosine C-map: (pi - arccos c)/pi, whatever q (sigma_b = 0)
     c = 0.3
-    slope = R.correlation_map_slope("relu", 1.1, 0.0, c, q=0.6)
+    slope = R.chi_c("relu", 1.1, 0.0, c, q=0.6)
     assert close(slope, (mp.pi - mp.acos(c)) / mp.pi, 1e-14)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import meanfield as mf
+from meanfield.codes import N_PHASE_FIELDS, LayerField, Method, Moment, PhaseField, Status
 from meanfield.kernels import kernels_for, run_blocks
 from meanfield.kernels.tables import build_table, empty_table
 
@@ -32,12 +33,12 @@ def test_table_moments_match_erf_closed_forms(erf):
     W = K.workspace()
     q = 10 ** np.random.default_rng(0).uniform(-8, 15, 150)
     for v in q:
-        assert K.tab_locate(T[0], v, RTOL)[0] >= 0, f"table does not cover q = {v:g}"
+        assert K.tab_locate(T.moments, v, RTOL)[0] >= 0, f"table does not cover q = {v:g}"
         d1 = 4 / (math.pi * math.sqrt(1 + 4 * v))                  # E[erf'^2]
         d2 = 16 * v / (math.pi * (1 + 4 * v) ** 1.5)                # E[erf''^2]
         zz = 8 * v / (math.pi * (1 + 2 * v) * math.sqrt(1 + 4 * v))  # E[erf^2 (z^2-1)] = 2q dE[erf^2]/dq
-        for row, ref in ((K.TAB_E2, _erf_e2(v)), (K.TAB_D1, d1), (K.TAB_D2, d2), (K.TAB_ZZ, zz)):
-            value, err, status = K.moment(W, T, row, v, RTOL)
+        for row, ref in ((Moment.PHI2, _erf_e2(v)), (Moment.DPHI2, d1), (Moment.D2PHI2, d2), (Moment.PHI2_ZZ, zz)):
+            value, _err, status = K.moment(W, T, row, v, RTOL)
             assert status == 0
             assert value == pytest.approx(ref, rel=1e-12)
 
@@ -46,25 +47,25 @@ def test_table_moments_of_relu_are_exact_power_laws():
     K = kernels_for(mf.Nonlinearity("relu"))
     T = build_table(K)
     W = K.workspace()
-    assert T[1][2].shape[2] == 0          # kinked phi: no Hermite part
+    assert T.hermite.coef.shape[2] == 0          # kinked phi: no Hermite part
     for v in (1e-7, 0.3, 42.0, 1e12):
-        assert K.moment(W, T, K.TAB_E2, v, RTOL)[0] == pytest.approx(v / 2, rel=1e-12)
-        assert K.moment(W, T, K.TAB_D1, v, RTOL)[0] == pytest.approx(0.5, rel=1e-12)
-        assert K.moment(W, T, K.TAB_ZZ, v, RTOL)[0] == pytest.approx(v, rel=1e-12)
+        assert K.moment(W, T, Moment.PHI2, v, RTOL)[0] == pytest.approx(v / 2, rel=1e-12)
+        assert K.moment(W, T, Moment.DPHI2, v, RTOL)[0] == pytest.approx(0.5, rel=1e-12)
+        assert K.moment(W, T, Moment.PHI2_ZZ, v, RTOL)[0] == pytest.approx(v, rel=1e-12)
 
 
 def test_table_hermite_coefficients_match_mpmath():
     K = kernels_for(mf.Nonlinearity("tanh"))
     T = build_table(K, 0.1, 100.0)
     for q in (0.3, 2.5, 40.0):
-        p, x, err = K.tab_locate(T[1], q, RTOL)
+        p, x, err = K.tab_locate(T.hermite, q, RTOL)
         assert p >= 0 and err < 1e-13
         coef = np.empty(32)
-        K.tab_values(T[1], p, x, 0, 32, coef)
+        K.tab_values(T.hermite, p, x, 0, 32, coef)
         s = mp.sqrt(q)
         for n in (1, 3, 7, 15, 31):
             # a_n = E[tanh(sqrt(q) z) He_n(z)] / sqrt(n!),  He_n(z) = 2^(-n/2) H_n(z / sqrt 2)
-            f = lambda z: mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
+            f = lambda z, s=s, n=n: mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
             with mp.workdps(25):
                 ref = mp.quad(f, mp.linspace(-14, 14, 29)) / mp.sqrt(2 * mp.pi * 2 ** n * mp.factorial(n))
             assert abs(coef[n] - float(ref)) < 1e-13
@@ -75,9 +76,9 @@ def test_table_leaves_divergent_region_to_quadrature_which_reports_it():
     K = kernels_for(mf.Nonlinearity("exp(x)"))
     T = build_table(K)
     W = K.workspace()
-    assert K.moment(W, T, K.TAB_E2, 1.0, RTOL)[0] == pytest.approx(math.exp(2.0), rel=1e-12)   # E[e^{2 z}]
-    assert not np.isfinite(T[0][1]).all()                   # E[e^{2 sqrt(q) z}] = e^{2q} overflows
-    value, err, status = K.moment(W, T, K.TAB_E2, 1e6, RTOL)
+    assert K.moment(W, T, Moment.PHI2, 1.0, RTOL)[0] == pytest.approx(math.exp(2.0), rel=1e-12)   # E[e^{2 z}]
+    assert not np.isfinite(T.moments.err).all()                   # E[e^{2 sqrt(q) z}] = e^{2q} overflows
+    _value, _err, status = K.moment(W, T, Moment.PHI2, 1e6, RTOL)
     assert status != 0                                      # reported, never a silent number
 
 
@@ -117,9 +118,9 @@ def test_rotated_coordinates_serve_c_star_next_to_the_critical_line(erf):
     sb = 0.5
     sw = mf.critical_sigma_w("erf", sb) * (1 + 1e-6)
     q, status = K.q_star(W, T, sw * sw, sb * sb, 1.0, RTOL)
-    chi1 = sw * sw * K.moment(W, T, K.TAB_D1, q, RTOL)[0]
+    chi1 = sw * sw * K.moment(W, T, Moment.DPHI2, q, RTOL)[0]
     cs, omc, chi_c, status, method = K.c_star_and_chi(W, T, sw * sw, q, chi1, RTOL)
-    assert status == 0 and method == 3              # the series cannot certify c* this close to 1
+    assert status == Status.OK and method == Method.ROTATED   # the series cannot certify c* this close to 1
     c = _erf_c_star(sw, sb, q)
     assert cs == pytest.approx(float(c), abs=2e-10)
     assert omc == pytest.approx(float(1 - c), rel=1e-3)    # 1 - c* is ill-conditioned: error / (1 - chi_c)
@@ -135,13 +136,13 @@ def test_layer_maps_with_tables_match_erf_closed_forms(erf):
     q, c = rng.uniform(0.1, 10, n), rng.uniform(-0.9, 0.9999, n)
     out = np.empty((n, 4))
     run_blocks(K.layer_block, n, build_table(K, q.min(), q.max()), sw2, sb2, q, c, RTOL, out)
-    assert np.all(out[:, 3] == 0)
+    assert np.all(out[:, LayerField.STATUS] == 0)
     qn = sw2 * 2 / np.pi * np.arcsin(2 * q / (1 + 2 * q)) + sb2
     cn = (sw2 * 2 / np.pi * np.arcsin(2 * q * c / (1 + 2 * q)) + sb2) / qn
     chi = sw2 * 4 / (np.pi * np.sqrt((1 + 2 * q) ** 2 - 4 * q ** 2 * c ** 2))
-    np.testing.assert_allclose(out[:, 0], qn, rtol=1e-12)
-    np.testing.assert_allclose(out[:, 1], cn, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(out[:, 2], chi, rtol=1e-10)
+    np.testing.assert_allclose(out[:, LayerField.Q], qn, rtol=1e-12)
+    np.testing.assert_allclose(out[:, LayerField.C], cn, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(out[:, LayerField.CHI_C], chi, rtol=1e-10)
 
 
 def test_tables_change_nothing_but_speed():
@@ -149,16 +150,16 @@ def test_tables_change_nothing_but_speed():
     K = kernels_for(mf.Nonlinearity("x*tanh(x)"))
     sw2 = np.linspace(0.4, 1.1, 8) ** 2
     sb2 = np.linspace(0.0, 1.0, 5) ** 2
-    a = np.empty((8, 5, 10))
-    b = np.empty((8, 5, 10))
+    a = np.empty((8, 5, N_PHASE_FIELDS))
+    b = np.empty((8, 5, N_PHASE_FIELDS))
     run_blocks(K.phase_block, 40, build_table(K), sw2, sb2, 1.0, 0.01, RTOL, True, a)
     run_blocks(K.phase_block, 40, empty_table(K), sw2, sb2, 1.0, 0.01, RTOL, True, b)
-    np.testing.assert_array_equal(a[..., 1], b[..., 1])                        # statuses
-    ok = a[..., 1] == 0
-    for k in (0, 2, 3, 4, 7):                                                   # q*, slope, chi1, chi2, chi_c
+    np.testing.assert_array_equal(a[..., PhaseField.Q_STATUS], b[..., PhaseField.Q_STATUS])
+    ok = a[..., PhaseField.Q_STATUS] == Status.OK
+    for k in (PhaseField.Q_STAR, PhaseField.SLOPE, PhaseField.CHI1, PhaseField.CHI2, PhaseField.CHI_C):
         np.testing.assert_allclose(a[ok, k], b[ok, k], rtol=1e-9)
-    np.testing.assert_allclose(a[ok, 5], b[ok, 5], rtol=0, atol=1e-9)          # c*
-    np.testing.assert_array_equal(a[ok, 8], b[ok, 8])                          # convergence depth
+    np.testing.assert_allclose(a[ok, PhaseField.C_STAR], b[ok, PhaseField.C_STAR], rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(a[ok, PhaseField.DEPTH], b[ok, PhaseField.DEPTH])
 
 
 def test_kinked_phi_grid_finishes_c_star_by_nested_quadrature():

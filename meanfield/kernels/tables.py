@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from ..codes import Status, Table, TablePart
 from . import run_blocks
 
 QMIN, QMAX = 1e-9, 1e16   # q* beyond 1e15 counts as divergent (kernels.q_star)
@@ -35,8 +36,8 @@ MIN_WIDTH = (1.0 / 16, 0.5)   # moments, Hermite: halving stops here (the Hermit
 MAX_PANELS = 512
 
 
-def empty_table(K):
-    """A table that serves nothing (every kernel call integrates directly)."""
+def empty_table(K) -> Table:
+    """A table that serves nothing (every kernel call integrates directly); K: a kernel module."""
     return K.no_table()
 
 
@@ -51,20 +52,20 @@ def _cheb_matrix(deg):
     return M
 
 
-def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True):
-    """Table T = (moments, hermite) of kernel module K on [qmin, qmax] (see module docstring).
+def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True) -> Table:
+    """Table of kernel module K on [qmin, qmax] (see module docstring).
 
-    ``hermite=False`` (or kinked phi) leaves the Hermite part empty.  Returns the nested
-    tuple of arrays that the compiled kernels accept.
+    ``hermite=False`` (or kinked phi) leaves the Hermite part empty.  Returns the
+    :class:`~meanfield.codes.Table` that the compiled kernels accept.
     """
     moments = _build_part(K, False, K.TAB_NMOM, qmin, qmax)
     if hermite and K.TAB_HERMITE:
-        return moments, _build_part(K, True, K.TAB_HERMITE + 1, qmin, qmax)
-    return moments, empty_table(K)[1]
+        return Table(moments, _build_part(K, True, K.TAB_HERMITE + 1, qmin, qmax))
+    return Table(moments, empty_table(K).hermite)
 
 
-def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float):
-    """One part (edges, err, coef): adaptive halving of panels in ln q until each passes.
+def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float) -> TablePart:
+    """One TablePart (edges, err, coef): adaptive halving of panels in ln q until each passes.
 
     err[p] is panel p's relative error bound (relative to each row's scale), inf where
     the panel failed and the kernels integrate directly.
@@ -78,7 +79,7 @@ def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float):
     T_check = np.polynomial.chebyshev.chebvander(checks, deg)          # (2, deg+1)
     min_width = MIN_WIDTH[int(hermite)]
     t0, t1 = math.log(qmin), math.log(qmax)
-    n0 = max(1, int(math.ceil((t1 - t0) / WIDTH0)))
+    n0 = max(1, math.ceil((t1 - t0) / WIDTH0))
     pending = [(t0 + (t1 - t0) * i / n0, t0 + (t1 - t0) * (i + 1) / n0) for i in range(n0)]
     done = []                       # (a, b, coef or None, relative error bound or inf)
     while pending:
@@ -95,7 +96,7 @@ def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float):
         status = status.reshape(len(pending), xs.size)
         split = []
         for i, (pa, pb) in enumerate(pending):
-            if not (np.all(status[i] == 0) and np.all(np.isfinite(vals[i]))):
+            if not (np.all(status[i] == Status.OK) and np.all(np.isfinite(vals[i]))):
                 done.append((pa, pb, None, np.inf))   # quadrature fails here: smaller panels won't help
                 continue
             coef = M @ vals[i, :deg + 1]
@@ -120,4 +121,4 @@ def _build_part(K, hermite: bool, rows: int, qmin: float, qmax: float):
     for i, p in enumerate(done):
         if p[2] is not None:
             coef[i] = p[2]
-    return edges, err, np.ascontiguousarray(coef)
+    return TablePart(edges, err, np.ascontiguousarray(coef))
