@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manifolds import Curve
-from .propagate import propagate_iter
+from ..geometry.curves import Curve
+from ..geometry.propagate import propagate_iter
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def output_features(network, curve: Curve, *, activations: bool = True) -> np.nd
     last = None
     for state in propagate_iter(network, curve, order=0):
         last = state.position
-    return network.phi.phi(last) if activations else last
+    return network.activation(last) if activations else last
 
 
 def network_expressivity(network, curve: Curve, max_frequency: int, *, ridge: float = 1e-4) -> FourierFit:

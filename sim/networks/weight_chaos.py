@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manifolds import circle
-from .measure import correlation
+from ..geometry.curves import circle
+from ..geometry.measure import correlation
+from ..geometry.propagate import propagate_iter
 from .network import Network, RandomNetwork
-from .propagate import propagate_iter
 
 
 def weight_correlation(tau1: float, tau2: float) -> float:

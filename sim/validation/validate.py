@@ -71,12 +71,11 @@ import numpy as np
 
 from meanfield.nonlinearity import as_nonlinearity
 
-from .errors import SimError
-from .manifolds import circle
-from .measure import (correlation, curve_curvature2, normalised_metric, perturbation_growth,
-                      squared_length)
-from .network import RandomNetwork
-from .propagate import propagate_iter
+from ..errors import SimError
+from ..geometry.curves import circle
+from ..geometry.measure import correlation, curve_curvature2, normalised_metric, perturbation_growth, squared_length
+from ..geometry.propagate import propagate_iter
+from ..networks.network import RandomNetwork
 
 #: Family-wise false-alarm rate of a report when the theory is right.
 FAMILY_ALPHA = 0.01
@@ -135,8 +134,8 @@ def check_memory(width: int, depth: int, n_points: int, limit: int | None = None
     limit = available_memory() if limit is None else int(limit)
     if need > limit:
         raise TooLargeError(f"{names[0]} {width} and {names[1]} {depth} need about {_gb(need)} of memory "
-                            f"({depth} weight matrices of {width} x {width} float64 and one being drawn), more than the "
-                            f"{_gb(limit)} available; lower {names[0]} or {names[1]}")
+                            f"({depth} weight matrices of {width} x {width} float64 and one being drawn), more than "
+                            f"the {_gb(limit)} available; lower {names[0]} or {names[1]}")
     return need
 
 
@@ -230,23 +229,23 @@ class ValidationReport:
     def to_markdown(self) -> str:
         """The report as a Markdown table, preceded by the verdict and the test it used."""
         n_fail = len(self.failures())
-        head = [f"**{'PASS' if self.passed else 'FAIL'}**: {self._title()}; "
-                f"{len(self.rows) - n_fail}/{len(self.rows)} rows pass.",
+        head = [(f"**{'PASS' if self.passed else 'FAIL'}**: {self._title()}; "
+                 f"{len(self.rows) - n_fail}/{len(self.rows)} rows pass."),
                 "",
-                f"Test: per row, z = max(0, |sim - theory| - b) / SE against the Student-t({self.n_seeds - 1}) "
-                f"quantile t* = {self.t_critical:.3g} at the Sidak level {self.alpha_row:.2g}, so that a right "
-                f"theory fails some row with probability <= {self.alpha:g} (family-wise). SE = standard error "
-                f"across networks; b = finite-width bias allowance; tolerance = b + t* SE; detectable = "
-                f"deviation caught with probability {POWER:g}. Errors are **relative** for q, chi1, g_E, "
-                f"kappa2 and **absolute** for c (kind column).",
+                (f"Test: per row, z = max(0, |sim - theory| - b) / SE against the Student-t({self.n_seeds - 1}) "
+                 f"quantile t* = {self.t_critical:.3g} at the Sidak level {self.alpha_row:.2g}, so that a right "
+                 f"theory fails some row with probability <= {self.alpha:g} (family-wise). SE = standard error "
+                 f"across networks; b = finite-width bias allowance; tolerance = b + t* SE; detectable = "
+                 f"deviation caught with probability {POWER:g}. Errors are **relative** for q, chi1, g_E, "
+                 f"kappa2 and **absolute** for c (kind column)."),
                 ""]
         for note in self.notes:
             head += [f"_warning: {note}_", ""]
         for note in self.skipped:
             head += [f"_skipped: {note}_", ""]
         lines = head + [
-            "| quantity | condition | layer | theory | simulation | SE | kind | error | bias allowance "
-            "| tolerance | detectable | z | passed |",
+            ("| quantity | condition | layer | theory | simulation | SE | kind | error | bias allowance "
+             "| tolerance | detectable | z | passed |"),
             "|---|---|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|:---:|"]
         for r in self.rows:
             lines.append(f"| {r.quantity} | {r.condition} | {r.layer} | {r.theory:.5g} | {r.simulation:.5g} | "
@@ -365,7 +364,7 @@ class ValidationReport:
 
 def _shifts(n_points: int, c0s) -> list[int]:
     """Circle shifts k whose correlation cos(2 pi k / n) is nearest each requested c^1."""
-    ks = [int(round(n_points * np.arccos(np.clip(c, -1, 1)) / (2 * np.pi))) for c in c0s]
+    ks = [int(np.rint(n_points * np.arccos(np.clip(c, -1, 1)) / (2 * np.pi))) for c in c0s]
     return sorted({k for k in ks if 0 < k < n_points})
 
 
@@ -514,7 +513,7 @@ def validate(phi, sigma_w: float, sigma_b: float, width: int = 1000, depth: int 
                 add("q", f"q1={q0:.4g}", state.layer, np.mean(squared_length(state.position)))
         del net
     if progress:
-        print("", file=sys.stderr)
+        print(file=sys.stderr)
 
     plan = []  # (quantity, condition, layer, theory, estimates)
     for q0 in q0s:
