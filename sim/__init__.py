@@ -63,7 +63,15 @@ from .geometry import (
     segment,
     squared_length,
 )
-from .networks import LayerJet, Network, RandomNetwork, WeightChaosResult, simulate_weight_chaos, weight_correlation
+from .networks import (
+    LayerJet,
+    Network,
+    NetworkError,
+    RandomNetwork,
+    WeightChaosResult,
+    simulate_weight_chaos,
+    weight_correlation,
+)
 from .regions import (
     ActivationRegions1D,
     ActivationRegions2D,
@@ -96,6 +104,7 @@ __all__ = [
     "LinearRegions1D",
     "LinearRegions2D",
     "Network",
+    "NetworkError",
     "PCASpectrum",
     "PatternsAlong",
     "PiecewiseLinear",

@@ -43,8 +43,8 @@ def run(args) -> int:
         hidden = _widths(args.widths)
         from ..data import load_mnist
         from ..training import NetworkSpec, TrainConfig, measurement_steps, train
-        from .output import check_output_dir
         from ..training._deps import require_jax
+        from .output import check_output_dir
 
         out = check_output_dir(args.out, ("history.csv", "history.png"))
         if args.per_epoch < 1:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .common import (
     BASE,
+    ExperimentError,
     ExperimentResult,
     Settings,
     history_rows,
@@ -146,7 +147,7 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
     from ..training import NetworkSpec, TrainConfig, train
 
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ExperimentError(f"method must be one of {METHODS}, got {method!r}")
     ds = mnist(data, n_train, n_test)
     a, b = pick(ds.x_test.shape[0], 2, [init_seed, 6])
     curve = great_circle(ds.x_test[a].astype(np.float64), ds.x_test[b].astype(np.float64), n_curve)

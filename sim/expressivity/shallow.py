@@ -19,6 +19,7 @@ from scipy.optimize import minimize
 
 from meanfield.nonlinearity import as_nonlinearity
 
+from ..errors import SimError
 from ..geometry.curves import Curve
 from ..geometry.measure import euclidean_length
 from ..geometry.propagate import propagate_iter
@@ -89,7 +90,7 @@ def optimised_shallow_network(phi, curve: Curve, n_hidden: int, *, gain: float =
     Needs a curve given as an input x^0 (``curve.layer == 0``).
     """
     if curve.layer != 0:
-        raise ValueError("optimised_shallow_network needs an input curve (layer=0), not one placed in h^1")
+        raise SimError("optimised_shallow_network needs an input curve (layer=0), not one placed in h^1")
     nl = as_nonlinearity(phi)
     n_hidden = int(n_hidden)
     x = np.asarray(curve.position)
@@ -138,10 +139,10 @@ def check_poole_theorem1(phi, curve: Curve, n_hidden: int, *, sigma_ws=(0.5, 1.0
 
     nl = as_nonlinearity(phi)
     if not nl.is_monotone or not np.isfinite(nl.range):
-        raise ValueError(f"Theorem 1 needs a monotone phi with bounded range; {nl.name} has "
+        raise SimError(f"Theorem 1 needs a monotone phi with bounded range; {nl.name} has "
                          f"monotone={nl.is_monotone}, range={nl.range}")
     if curve.layer != 0:
-        raise ValueError("Theorem 1 is about input curves: build the curve with layer=0")
+        raise SimError("Theorem 1 is about input curves: build the curve with layer=0")
     s = sign_changes(curve, seed=seed)
     bound = poole_shallow_length_bound(n_hidden, s, nl.range)
     widths = [curve.width, int(n_hidden)]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SimError
+
 
 def count_sign_changes(values, *, closed: bool = False) -> np.ndarray:
     """Number of sign changes of each column of ``values`` along axis 0, zeros skipped.
@@ -25,7 +27,7 @@ def count_sign_changes(values, *, closed: bool = False) -> np.ndarray:
     """
     signs = np.sign(np.asarray(values))
     if signs.ndim != 2:
-        raise ValueError(f"values must be a 2D array (n, k), got shape {signs.shape}")
+        raise SimError(f"values must be a 2D array (n, k), got shape {signs.shape}")
     if signs.shape[0] == 0:
         return np.zeros(signs.shape[1], dtype=int)
     rows = np.arange(signs.shape[0])[:, None]

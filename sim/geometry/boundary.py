@@ -157,7 +157,7 @@ def boundary_curvatures(phi, sigma_w: float, sigma_b: float, *, input_width: int
     depths = np.asarray(depths, dtype=int)
     k = int(k)
     if input_width - 1 < 2 * k:
-        raise ValueError(f"input_width - 1 = {input_width - 1} principal curvatures cannot give {k} largest "
+        raise BoundaryError(f"input_width - 1 = {input_width - 1} principal curvatures cannot give {k} largest "
                          f"and {k} smallest; use input_width >= {2 * k + 1} or smaller k")
     all_curv, top, bottom = [], [], []
     for d in depths:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SimError
 from .curves import Curve
 from .propagate import propagate_iter
 
@@ -69,7 +70,7 @@ def perturbation_growth(network, layer: int, h_prev, *, n_perturbations: int | N
     (n,) array, one growth factor per point.
     """
     if not 2 <= layer <= network.depth:
-        raise ValueError(f"layer must be in 2..{network.depth} (the Jacobian of h^l w.r.t. h^(l-1)), "
+        raise SimError(f"layer must be in 2..{network.depth} (the Jacobian of h^l w.r.t. h^(l-1)), "
                          f"got {layer}")
     w = network.weights[layer - 1]
     h_prev = np.asarray(h_prev, dtype=network.dtype)

@@ -18,6 +18,10 @@ from meanfield.nonlinearity import Nonlinearity, as_nonlinearity
 from ..errors import SimError
 
 
+class NetworkError(SimError):
+    """A network cannot be built from these arguments (shapes, widths, dtype, standard deviations)."""
+
+
 class LayerJet(NamedTuple):
     """The pre-activations of one layer and their derivatives along m input directions.
 
@@ -66,20 +70,20 @@ class Network:
         self.phi: Nonlinearity = as_nonlinearity(phi)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype}")
+            raise NetworkError(f"dtype must be float64 or float32, got {self.dtype}")
         if len(weights) != len(biases) or len(weights) == 0:
-            raise ValueError(
+            raise NetworkError(
                 f"need one bias vector per weight matrix and at least one layer; "
                 f"got {len(weights)} weight matrices and {len(biases)} bias vectors")
         self.weights = [np.asarray(w, dtype=self.dtype) for w in weights]
         self.biases = [np.asarray(b, dtype=self.dtype) for b in biases]
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             if w.ndim != 2 or b.shape != (w.shape[0],):
-                raise ValueError(
+                raise NetworkError(
                     f"layer {l + 1}: weights must be (N_out, N_in) and biases (N_out,); "
                     f"got {w.shape} and {b.shape}")
             if l > 0 and w.shape[1] != self.weights[l - 1].shape[0]:
-                raise ValueError(
+                raise NetworkError(
                     f"layer {l + 1}: weight matrix expects {w.shape[1]} inputs but layer {l} "
                     f"has {self.weights[l - 1].shape[0]} units")
 
@@ -139,25 +143,25 @@ class Network:
             Whether ``x`` is the input x^0 or the first layer's pre-activations h^1.
         """
         if order not in (0, 1, 2):
-            raise SimError(f"order must be 0, 1 or 2, got {order}")
+            raise NetworkError(f"order must be 0, 1 or 2, got {order}")
         if start not in ("input", "h1"):
-            raise SimError(f"start must be 'input' or 'h1', got {start!r}")
+            raise NetworkError(f"start must be 'input' or 'h1', got {start!r}")
         width = self.widths[0] if start == "input" else self.widths[1]
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != width:
-            raise SimError(f"x must have shape (batch, {width}), got {x.shape}")
+            raise NetworkError(f"x must have shape (batch, {width}), got {x.shape}")
         n = x.shape[0]
         if order >= 1:
             if dx is None:
-                raise SimError("order >= 1 needs the directions dx, shape (m, n, N)")
+                raise NetworkError("order >= 1 needs the directions dx, shape (m, n, N)")
             dx = np.asarray(dx, dtype=self.dtype)
             m = dx.shape[0]
             if dx.shape != (m, n, width):
-                raise SimError(f"dx must have shape (m, {n}, {width}), got {dx.shape}")
+                raise NetworkError(f"dx must have shape (m, {n}, {width}), got {dx.shape}")
             if order == 2 and d2x is not None:
                 d2x = np.asarray(d2x, dtype=self.dtype)
                 if d2x.shape != (m, m, n, width):
-                    raise SimError(f"d2x must have shape ({m}, {m}, {n}, {width}), got {d2x.shape}")
+                    raise NetworkError(f"d2x must have shape ({m}, {m}, {n}, {width}), got {d2x.shape}")
         if start == "h1":
             h, dh = x, dx if order >= 1 else None
         else:
@@ -220,9 +224,9 @@ class RandomNetwork(Network):
     def __init__(self, phi, widths, sigma_w, sigma_b, seed, dtype=np.float64):
         widths = [int(n) for n in widths]
         if len(widths) < 2 or min(widths) < 1:
-            raise ValueError(f"widths must list at least [N0, N1], all >= 1; got {widths}")
+            raise NetworkError(f"widths must list at least [N0, N1], all >= 1; got {widths}")
         if not (np.isfinite(sigma_w) and sigma_w >= 0 and np.isfinite(sigma_b) and sigma_b >= 0):
-            raise ValueError(f"sigma_w and sigma_b are standard deviations >= 0; got {sigma_w}, {sigma_b}")
+            raise NetworkError(f"sigma_w and sigma_b are standard deviations >= 0; got {sigma_w}, {sigma_b}")
         rng = np.random.default_rng(seed)
         weights, biases = [], []
         for n_in, n_out in itertools.pairwise(widths):

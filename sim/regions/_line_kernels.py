@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .state import LineStates, Roots
+
 
 @njit(cache=True)
 def line_roots(t, h, phys, thr, tol):
     """Threshold crossings of the columns of h, linear between consecutive t.
 
     ``tol[i, k]`` is the tolerance of unit i at threshold k: values closer than it
-    count as on the threshold (no crossing inside the piece).  Returns (t*, j, tau)
+    count as on the threshold (no crossing inside the piece).  Returns ``Roots`` (t*, j, tau)
     with t* = t[j] + tau (t[j+1] - t[j]) for every strict sign change of h - thr[k]
     between points j and j + 1 (rows phys[j], phys[j + 1]), ordered by (j, unit, k).
     A branch-free counting pass (vectorised) finds the pairs of points with crossings;
@@ -61,7 +63,7 @@ def line_roots(t, h, phys, thr, tol):
                     rj[m] = j
                     rtau[m] = tau
                     m += 1
-    return rt, rj, rtau
+    return Roots(rt, rj, rtau)
 
 
 @njit(cache=True, fastmath=True)
@@ -74,20 +76,23 @@ def _sum_sq(v):
 
 
 @njit(cache=True)
-def line_states(h, phys, new_j, new_tau, src, dest, thr, slopes, intercepts, x, st):
+def line_states(h, phys, merge, phi, x, st):
     """Insert new points into h; the states on the pieces, their changes, and phi(h).
 
-    Point p of the merged sweep is old point src[p] (row phys[src[p]] of h) if
-    src[p] < n, else new point q = src[p] - n, interpolated between old points
-    new_j[q] and new_j[q] + 1.  x = phi(h) of point p goes to row dest[p] of ``x``
-    (filled in place; ``st`` is scratch of at least (points - 1, N)).  The state of a
-    unit on a piece is the number of thresholds its value at the piece's midpoint
-    exceeds (h is linear on the piece).  Returns (first, pos, unit, state,
-    max_norm): the states on piece 0; the changes, unit ``unit[r]`` taking state
-    ``state[r]`` at point ``pos[r]``; the largest Euclidean norm of a row of x.
+    Point p of the merged sweep (``merge``, a ``Merge``) is old point src[p] (row
+    phys[src[p]] of h) if src[p] < n, else new point q = src[p] - n, interpolated
+    between old points roots.j[q] and roots.j[q] + 1.  x = phi(h) of point p (``phi``,
+    a ``PhiPieces``) goes to row dest[p] of ``x`` (filled in place; ``st`` is scratch
+    of at least (points - 1, N)).  The state of a unit on a piece is the number of
+    thresholds its value at the piece's midpoint exceeds (h is linear on the piece).
+    Returns ``LineStates``: the states on piece 0; the changes, unit ``unit[r]``
+    taking state ``state[r]`` at point ``pos[r]``; the largest Euclidean norm of a row
+    of x.
     The loops over units are written branch-free, threshold by threshold, so that
     they vectorise.
     """
+    src, dest, new_j, new_tau = merge.src, merge.dest, merge.roots.j, merge.roots.tau
+    thr, slopes, intercepts = phi.thresholds, phi.slopes, phi.intercepts
     n = phys.shape[0]
     N = h.shape[1]
     R = src.shape[0]
@@ -143,7 +148,7 @@ def line_states(h, phys, new_j, new_tau, src, dest, thr, slopes, intercepts, x, 
                 unit[m] = i
                 state[m] = st[j, i]
                 m += 1
-    return st[0].copy(), pos, unit, state, np.sqrt(max_sq)
+    return LineStates(st[0].copy(), pos, unit, state, np.sqrt(max_sq))
 
 
 @njit(cache=True, fastmath=True)
@@ -184,11 +189,12 @@ def crossing_counts(left, right, h_prev, thr):
 
 
 @njit(cache=True)
-def low_rank_rows(h_next, rows, left, right, tau, h_prev, prev_left, prev_right, x_prev, thr, WT):
+def low_rank_rows(h_next, rows, inserted, h_prev, x_prev, thr, WT):
     """Pre-activations of the next layer at points inserted between two where they are known.
 
     Point ``rows[q]`` lies at fraction tau[q] between points (rows of h_next and
-    x_prev) left[q] and right[q], rows prev_left[q] and prev_right[q] of h_prev,
+    x_prev) left[q] and right[q], rows prev_left[q] and prev_right[q] of h_prev
+    (the fields of ``inserted``, an ``Inserted``),
     between which h_prev is affine.  Units of the previous layer whose h_prev does
     not cross a threshold there have x_prev affine too, so only the units that do
     cross (set I) bend h_next = W x_prev + b away from linear interpolation:
@@ -200,6 +206,8 @@ def low_rank_rows(h_next, rows, left, right, tau, h_prev, prev_left, prev_right,
     come from exact products, so no rounding accumulates along the sweep.
     ``h_next`` is filled in place; ``WT`` is W transposed, C-contiguous.
     """
+    left, right, tau = inserted.left, inserted.right, inserted.tau
+    prev_left, prev_right = inserted.prev_left, inserted.prev_right
     Np = h_prev.shape[1]
     M = h_next.shape[1]
     units = np.empty(Np, np.int64)

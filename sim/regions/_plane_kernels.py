@@ -8,16 +8,19 @@ polygon by every line, returning the pieces with the state of each unit of layer
 
 Conventions
 -----------
-Polygons are stored flat: ``verts[offs[p]:offs[p+1]]`` are the counter-clockwise
-vertices of polygon p and ``vlab[j]`` labels the edge from vertex j to the next one:
--1 for the box boundary, ``unit * K + k`` for the line where global unit ``unit``
-crosses threshold k.  ``H[p, :, i] = (dh/ds, dh/dt, h(0, 0))`` of unit i on polygon p.
+Polygons are stored flat (``sim.regions.state.Polygons``): ``vertices[offsets[p]:offsets[p+1]]``
+are the counter-clockwise vertices of polygon p and ``labels[j]`` labels the edge from
+vertex j to the next one: -1 for the box boundary, ``unit * K + k`` for the line where
+global unit ``unit`` crosses threshold k.  ``H[p, :, i] = (dh/ds, dh/dt, h(0, 0))`` of
+unit i on polygon p.
 A vertex within ``rtol * scale`` of a line lies on it and goes to both sides.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .state import Cut, Polygons
 
 
 @njit(cache=True)
@@ -97,12 +100,12 @@ def _clip_side(av, al, s0, n, d, c, side, cut_label, bv, bl, nb):
 
 
 @njit(cache=True)
-def cut_layer(verts, vlab, offs, H, thr, rtol, unit_base):
+def cut_layer(polygons, H, thr, rtol, unit_base):
     """Cut every polygon by the threshold lines of every unit of one layer.
 
-    Returns (verts, vlab, offs, parent, states, n_degenerate) of the pieces, where
-    ``states[q, i]`` counts the thresholds that unit i exceeds on piece q (0 or 1 for
-    one threshold, 0..2 for hard tanh) and ``parent[q]`` is the polygon it came from.
+    Returns a ``Cut``: the pieces (``Polygons``), ``parent[q]`` the polygon piece q
+    came from, ``states[q, i]`` which counts the thresholds that unit i exceeds on piece q (0 or 1 for
+    one threshold, 0..2 for hard tanh), and the number of degenerate pieces dropped.
     The tolerance of a line on polygon p is rtol times the size of the terms of h
     there, |dh/ds| max|s| + |dh/dt| max|t| + |h(0, 0)| over p's vertices.  Every cut
     leaves each side a vertex farther than that from the line, so only rounding can
@@ -112,6 +115,7 @@ def cut_layer(verts, vlab, offs, H, thr, rtol, unit_base):
     The pieces of one polygon live in a pool: a split piece keeps its slot for its
     upper part and appends its lower part, so untouched pieces are never copied.
     """
+    verts, vlab, offs = polygons
     P = offs.shape[0] - 1
     N = H.shape[2]
     K = thr.shape[0]
@@ -236,20 +240,21 @@ def cut_layer(verts, vlab, offs, H, thr, rtol, unit_base):
             ooffs[nout + 1] = nvo + n
             nout += 1
     nvtot = ooffs[nout]
-    return (ov[:nvtot].copy(), ol[:nvtot].copy(), ooffs[:nout + 1].copy(), opar[:nout].copy(),
-            ost[:nout].copy(), ndeg)
+    return Cut(Polygons(ov[:nvtot].copy(), ol[:nvtot].copy(), ooffs[:nout + 1].copy()), opar[:nout].copy(),
+               ost[:nout].copy(), ndeg)
 
 
 @njit(cache=True)
-def next_maps(H, parent, states, slopes, intercepts, W, b):
+def next_maps(H, parent, states, phi, W, b):
     """Maps of the next layer's pre-activations on every piece.
 
     Piece q of polygon parent[q] has x^l = slopes[s] h^l + intercepts[s] unit by unit
-    (s = states[q]), so h^{l+1} = W x^l + b has maps
+    (``phi``, a ``PhiPieces``; s = states[q]), so h^{l+1} = W x^l + b has maps
     out[q, c] = W (slopes[s] * H[parent[q], c]) (+ W intercepts[s] + b for c = 2).
     Written out for narrow layers, where a threaded BLAS call per chunk costs more
     in start-up than the arithmetic.
     """
+    slopes, intercepts = phi.slopes, phi.intercepts
     Q = parent.shape[0]
     M, N = W.shape
     out = np.empty((Q, 3, M))
@@ -273,8 +278,9 @@ def next_maps(H, parent, states, slopes, intercepts, W, b):
 
 
 @njit(cache=True)
-def post_maps(H, parent, states, slopes, intercepts):
+def post_maps(H, parent, states, phi):
     """Maps of the post-activations x^l = phi(h^l) on every piece (see ``next_maps``)."""
+    slopes, intercepts = phi.slopes, phi.intercepts
     Q = parent.shape[0]
     N = H.shape[2]
     out = np.empty((Q, 3, N))

@@ -14,6 +14,7 @@ import numpy as np
 from ._line_kernels import crossing_counts, line_roots, line_states, low_rank_rows, product_rows
 from .errors import RegionsError
 from .piecewise import _layers, _point, piecewise_linear
+from .state import Inserted, Merge
 
 
 @dataclass(frozen=True)
@@ -187,31 +188,32 @@ def activation_regions_path(net, path, *, readout: bool = False, rtol: float = 1
     x, h = path, None
     x_norm = np.linalg.norm(path, axis=1).max()
     phys = np.arange(t.size)                # row of h of each point, in t order
-    inserted = (t.size,) + _NO_ROWS         # points the previous layer inserted (none)
+    inserted = Inserted.none(t.size)        # points the previous layer inserted (none)
     buffers = _Buffers()
     n_degenerate = 0
     widths = []
     pos, units, states = [], [], []     # transitions at t positions (by value)
     first = []
     offset = 0
-    thr = np.ascontiguousarray(pl.thresholds, dtype=np.float64)
+    phi = pl.pieces
+    thr = phi.thresholds
     for l, (w, bias) in enumerate(layers):
         scale = np.sqrt(np.einsum("ij,ij->i", w, w)) * x_norm + np.abs(bias)   # size of the terms of h
         h_prev, h = h, buffers.get(f"h{l % 2}", (x.shape[0], w.shape[0]))
         if method == "dense":
-            inserted = (x.shape[0],) + _NO_ROWS
+            inserted = Inserted.none(x.shape[0])
         _preactivations(x, h_prev, w, bias, inserted, thr, scale, out=h)
-        t, src, new_j, new_tau, dest, inserted, merged = _insert_roots(
-            t, h, phys, thr, rtol * (scale[:, None] + np.abs(thr)[None, :]))
-        n_degenerate += merged
+        merge = _insert_roots(t, h, phys, thr, rtol * (scale[:, None] + np.abs(thr)[None, :]))
+        t, inserted = merge.t, merge.inserted
+        n_degenerate += merge.n_merged
         x = buffers.get("x", (t.size, w.shape[0]))
-        st0, jj, ii, ss, x_norm = line_states(h, phys, new_j, new_tau, src, dest, thr, pl.slopes,
-                                              pl.intercepts, x, buffers.get("st", (t.size, w.shape[0]), np.int8))
-        phys = dest                         # the next layer's h has the rows of x
-        first.append(st0)
-        pos.append(t[jj])
-        units.append(ii + offset)
-        states.append(ss)
+        layer = line_states(h, phys, merge, phi, x, buffers.get("st", (t.size, w.shape[0]), np.int8))
+        x_norm = layer.max_norm
+        phys = merge.dest                   # the next layer's h has the rows of x
+        first.append(layer.first)
+        pos.append(t[layer.pos])
+        units.append(layer.unit + offset)
+        states.append(layer.state)
         offset += w.shape[0]
         widths.append(w.shape[0])
     pos = np.concatenate(pos)
@@ -237,7 +239,6 @@ def _along(path, t):
     return path[i] + f * (path[i + 1] - path[i])
 
 
-_NO_ROWS = (np.zeros(0, np.int64),) * 4 + (np.zeros(0),)
 _CHECK_ROWS = 4         # updated rows checked against a product, per layer
 _CHECK_RTOL = 1e-10     # their allowed disagreement, relative to the size of the terms of h
 
@@ -258,22 +259,18 @@ class _Buffers:
         return flat[:need].reshape(shape)
 
 
-def _insert_roots(t, h, phys, thresholds, tol):
+def _insert_roots(t, h, phys, thresholds, tol) -> Merge:
     """The threshold crossings of the columns of h (linear between the t's), merged into t.
 
-    Returns (t, src, new_j, new_tau, dest, inserted, n_merged): merged point p is old
-    point src[p] if src[p] < n, else new point q = src[p] - n at fraction new_tau[q]
-    between old points new_j[q] and new_j[q] + 1, and goes to row dest[p] of x:
-    old points keep their numbers (t order), new ones follow them (``line_states``
-    builds the rows).  ``inserted = (n, left, right, prev_left, prev_right, tau)``
-    describes rows n, n + 1, ... of x (the new points) for the next layer, with the
-    rows of x and of h either side of each.
+    Old points keep their numbers (t order), new ones follow them (``line_states``
+    builds the rows); ``Merge.inserted`` describes rows n, n + 1, ... of x (the new
+    points) for the next layer, with the rows of x and of h either side of each.
     """
-    new_t, new_j, new_tau = line_roots(t, h, phys, thresholds, tol)
+    roots = line_roots(t, h, phys, thresholds, tol)
     n = t.size
-    if new_t.size == 0:
-        return t, np.arange(n), new_j, new_tau, np.arange(n), (n,) + _NO_ROWS, 0
-    t_all = np.concatenate([t, new_t])
+    if roots.t.size == 0:
+        return Merge(t, np.arange(n), np.arange(n), roots, Inserted.none(n), 0)
+    t_all = np.concatenate([t, roots.t])
     order = np.argsort(t_all, kind="stable")
     t_all, is_new = t_all[order], order >= n
     # Two crossings at the same t to rounding would make a zero-length piece: keep
@@ -287,12 +284,12 @@ def _insert_roots(t, h, phys, thresholds, tol):
     new = src >= n
     dest = src.copy()
     dest[new] = n + np.arange(np.count_nonzero(new))
-    j = new_j[src[new] - n]
-    inserted = (n, j, j + 1, phys[j], phys[j + 1], new_tau[src[new] - n])
-    return t_all[keep], src, new_j, new_tau, dest, inserted, int(np.count_nonzero(~keep))
+    j = roots.j[src[new] - n]
+    inserted = Inserted(n, j, j + 1, phys[j], phys[j + 1], roots.tau[src[new] - n])
+    return Merge(t_all[keep], src, dest, roots, inserted, int(np.count_nonzero(~keep)))
 
 
-def _preactivations(x, h_prev, w, bias, inserted, thresholds, scale, out):
+def _preactivations(x, h_prev, w, bias, inserted: Inserted, thresholds, scale, out):
     """out = W x + b at every row of x: a product for rows 0..n-1 (the points that
     existed before the previous layer's crossings were inserted), rank-|I| updates
     (``low_rank_rows``) for the inserted rows n, n + 1, ...
@@ -303,21 +300,20 @@ def _preactivations(x, h_prev, w, bias, inserted, thresholds, scale, out):
     ``scale``, the size of the terms of h) the layer falls back to products at every
     row.
     """
-    n, left, right, prev_left, prev_right, tau = inserted
+    n = inserted.first
     np.matmul(x[:n], w.T, out=out[:n])
     out[:n] += bias
     if n == x.shape[0]:
         return
     rows = np.arange(n, x.shape[0])
-    update = crossing_counts(prev_left, prev_right, h_prev, thresholds) <= w.shape[1] // 8
+    update = crossing_counts(inserted.prev_left, inserted.prev_right, h_prev, thresholds) <= w.shape[1] // 8
     if not np.all(update):
         by_product = rows[~update]
         out[by_product] = x[by_product] @ w.T + bias
     up = rows[update]
     if up.size == 0:
         return
-    low_rank_rows(out, up, left[update], right[update], tau[update], h_prev, prev_left[update],
-                  prev_right[update], x, thresholds, np.ascontiguousarray(w.T))
+    low_rank_rows(out, up, inserted.select(update), h_prev, x, thresholds, np.ascontiguousarray(w.T))
     check = up[np.unique(np.linspace(0, up.size - 1, min(up.size, _CHECK_ROWS)).astype(np.int64))]
     if np.any(np.abs(out[check] - product_rows(x, check, w, bias)) > _CHECK_RTOL * scale):
         out[rows] = x[rows] @ w.T + bias

@@ -8,6 +8,7 @@ import numpy as np
 from meanfield.nonlinearity import as_nonlinearity
 
 from .errors import RegionsError
+from .state import PhiPieces
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class PiecewiseLinear:
     @property
     def n_states(self) -> int:
         return len(self.slopes)
+
+    @property
+    def pieces(self) -> PhiPieces:
+        """The same pieces as contiguous float64 arrays, for the Numba kernels."""
+        return PhiPieces(*(np.ascontiguousarray(a, dtype=np.float64)
+                           for a in (self.thresholds, self.slopes, self.intercepts)))
 
     def state(self, h) -> np.ndarray:
         """Number of thresholds strictly exceeded by h (int8, same shape as h)."""

@@ -15,6 +15,7 @@ import numpy as np
 from ._plane_kernels import cut_layer, next_maps, post_maps
 from .errors import RegionsError
 from .piecewise import _layers, _point, piecewise_linear
+from .state import PhiPieces, Polygons
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
 
     Layer by layer, every region of layers 1..l-1 (a convex polygon carrying the
     affine maps (s, t) -> h^l of its layer-l units) is cut by the threshold lines of
-    the units of layer l (Numba kernel ``sim._regions_kernels.cut_layer``).  Regions
+    the units of layer l (Numba kernel ``sim.regions._plane_kernels.cut_layer``).  Regions
     are processed depth first in chunks of ``chunk`` polygons to bound memory.
 
     Parameters
@@ -287,60 +288,83 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
         raise RegionsError("u and v must be linearly independent to span a plane")
     layers, read = _layers(net, readout)
     s0, s1, t0, t1 = box
-    thr = np.ascontiguousarray(pl.thresholds, dtype=np.float64)
-    K = max(len(thr), 1)
-    widths = [w.shape[0] for w, _ in layers]
-    unit_base = np.concatenate([[0], np.cumsum(widths)])
-    # two fixed random read-outs: equal maps <=> equal projections, almost surely
-    probe = np.random.default_rng(20190609).standard_normal(((read[0] if read else layers[-1][0]).shape[0], 2))
-    out = {"v": [], "l": [], "n": [], "pat": [], "map": []}
-    n_deg = [0]
-    done = [0]
-
-    def descend(level, verts, vlab, offs, H, pat):
-        nv, nl, noffs, par, st, ndeg = cut_layer(verts, vlab, offs, H, thr, rtol, int(unit_base[level]))
-        n_deg[0] += ndeg
-        for c0 in range(0, len(par), chunk):
-            c1 = min(c0 + chunk, len(par))
-            sub_st = st[c0:c1]
-            sub_pat = sub_st if pat is None else np.concatenate([pat[par[c0:c1]], sub_st], axis=1)
-            sv = nv[noffs[c0]:noffs[c1]]
-            sl = nl[noffs[c0]:noffs[c1]]
-            so = noffs[c0:c1 + 1] - noffs[c0]
-            if level == len(layers) - 1:
-                aff = post_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts)
-                if read is not None:
-                    aff = _next_maps(aff, *read)
-                fmap = (aff.reshape(-1, aff.shape[2]) @ probe).reshape(len(so) - 1, 6)
-                for key, val in zip(out, (sv, sl, so[1:], sub_pat, fmap)):
-                    out[key].append(val)
-                done[0] += c1 - c0
-                if progress:
-                    print(f"\ractivation_regions_2d: {done[0]} regions", end="", file=sys.stderr, flush=True)
-            else:
-                w, b = layers[level + 1]
-                if w.size <= _SMALL_LAYER:
-                    h_next = next_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts, w, b)
-                else:
-                    h_next = _next_maps(post_maps(H, par[c0:c1], sub_st, pl.slopes, pl.intercepts), w, b)
-                descend(level + 1, sv, sl, so, h_next, sub_pat)
-
+    cutter = _PlaneCutter(layers, read, pl.pieces, rtol, int(chunk), progress)
     w1, b1 = layers[0]
-    H1 = np.stack([w1 @ u, w1 @ v, w1 @ origin + b1])[None]
-    verts = np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]])
-    descend(0, verts, np.full(4, -1, np.int64), np.array([0, 4], np.int64), H1, None)
+    maps1 = np.stack([w1 @ u, w1 @ v, w1 @ origin + b1])[None]
+    square = Polygons(np.array([[s0, t0], [s1, t0], [s1, t1], [s0, t1]]), np.full(4, -1, np.int64),
+                      np.array([0, 4], np.int64))
+    cutter.descend(0, square, maps1, None)
     if progress:
         print(file=sys.stderr)
-    sizes = np.concatenate([np.diff(np.concatenate([[0], n])) for n in out["n"]]) if out["n"] else np.zeros(0, int)
+    found = cutter.found
+    sizes = (np.concatenate([np.diff(np.concatenate([[0], n])) for n in found["n"]]) if found["n"]
+             else np.zeros(0, int))
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return ActivationRegions2D(
-        vertices=np.concatenate(out["v"]) if out["v"] else np.zeros((0, 2)),
+        vertices=np.concatenate(found["v"]) if found["v"] else np.zeros((0, 2)),
         offsets=offsets,
-        edge_labels=np.concatenate(out["l"]) if out["l"] else np.zeros(0, np.int64),
-        patterns=np.concatenate(out["pat"]) if out["pat"] else np.zeros((0, sum(widths)), np.int8),
-        maps=np.concatenate(out["map"]) if out["map"] else np.zeros((0, 6)),
-        layer_widths=tuple(widths), n_thresholds=K, box=box, origin=origin, u=u, v=v,
-        n_degenerate=n_deg[0])
+        edge_labels=np.concatenate(found["l"]) if found["l"] else np.zeros(0, np.int64),
+        patterns=np.concatenate(found["pat"]) if found["pat"] else np.zeros((0, sum(cutter.widths)), np.int8),
+        maps=np.concatenate(found["map"]) if found["map"] else np.zeros((0, 6)),
+        layer_widths=tuple(cutter.widths), n_thresholds=max(len(pl.thresholds), 1), box=box, origin=origin, u=u,
+        v=v, n_degenerate=cutter.n_degenerate)
+
+
+class _PlaneCutter:
+    """The depth-first cut of a box, layer by layer, and what it has found so far.
+
+    ``descend`` cuts polygons (``Polygons``) carrying the affine maps of one layer's
+    pre-activations by that layer's threshold lines, then passes the pieces, chunk by
+    chunk, to the next layer; pieces of the last layer are collected in ``found``
+    (vertices, labels, offsets, patterns, maps), pieces of zero area are counted in
+    ``n_degenerate``.
+    """
+
+    def __init__(self, layers, read, phi: PhiPieces, rtol: float, chunk: int, progress: bool):
+        self.layers, self.read, self.phi, self.rtol = layers, read, phi, rtol
+        self.chunk, self.progress = chunk, progress
+        self.widths = [w.shape[0] for w, _ in layers]
+        self.unit_base = np.concatenate([[0], np.cumsum(self.widths)])
+        # two fixed random read-outs: equal maps <=> equal projections, almost surely
+        out_width = (read[0] if read else layers[-1][0]).shape[0]
+        self.probe = np.random.default_rng(20190609).standard_normal((out_width, 2))
+        self.found = {"v": [], "l": [], "n": [], "pat": [], "map": []}
+        self.n_degenerate = 0
+        self.n_found = 0
+
+    def descend(self, level: int, polygons: Polygons, maps, patterns):
+        """Cut ``polygons`` by layer ``level`` (0-based); ``maps[p, :, i]`` is unit i's affine map on polygon p
+        and ``patterns`` the states of layers before ``level`` (None at level 0)."""
+        cut = cut_layer(polygons, maps, self.phi.thresholds, self.rtol, int(self.unit_base[level]))
+        self.n_degenerate += cut.n_degenerate
+        pieces, parent, states = cut.pieces, cut.parent, cut.states
+        for c0 in range(0, len(parent), self.chunk):
+            c1 = min(c0 + self.chunk, len(parent))
+            sub_states = states[c0:c1]
+            sub_patterns = (sub_states if patterns is None
+                            else np.concatenate([patterns[parent[c0:c1]], sub_states], axis=1))
+            v0, v1 = pieces.offsets[c0], pieces.offsets[c1]
+            chunk = Polygons(pieces.vertices[v0:v1], pieces.labels[v0:v1], pieces.offsets[c0:c1 + 1] - v0)
+            if level == len(self.layers) - 1:
+                self._collect(maps, parent[c0:c1], sub_states, chunk, sub_patterns)
+            else:
+                w, b = self.layers[level + 1]
+                if w.size <= _SMALL_LAYER:
+                    maps_next = next_maps(maps, parent[c0:c1], sub_states, self.phi, w, b)
+                else:
+                    maps_next = _next_maps(post_maps(maps, parent[c0:c1], sub_states, self.phi), w, b)
+                self.descend(level + 1, chunk, maps_next, sub_patterns)
+
+    def _collect(self, maps, parent, states, chunk: Polygons, patterns):
+        aff = post_maps(maps, parent, states, self.phi)
+        if self.read is not None:
+            aff = _next_maps(aff, *self.read)
+        fmap = (aff.reshape(-1, aff.shape[2]) @ self.probe).reshape(len(chunk.offsets) - 1, 6)
+        for key, val in zip(self.found, (chunk.vertices, chunk.labels, chunk.offsets[1:], patterns, fmap)):
+            self.found[key].append(val)
+        self.n_found += len(parent)
+        if self.progress:
+            print(f"\ractivation_regions_2d: {self.n_found} regions", end="", file=sys.stderr, flush=True)
 
 
 _SMALL_LAYER = 48 * 48    # weight matrices up to this size: Numba loops beat a threaded BLAS call
