@@ -18,7 +18,8 @@ import pytest
 
 import sim
 from sim.cli import validate as cli_validate
-from sim.validation.validate import BIAS, QUANTITIES, TooLargeError, ValidationError, memory_estimate
+from sim.validation import TooLargeError, ValidationError, memory_estimate
+from sim.validation.verdict import BIAS, QUANTITIES
 
 vmod = importlib.import_module("sim.validation.validate")  # the module (sim.validate is the function)
 

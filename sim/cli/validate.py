@@ -97,7 +97,8 @@ def _error(message: str, code: int) -> int:
 
 
 def run(args) -> int:
-    from ..validation.validate import check_memory, validate
+    from ..validation.memory import check_memory
+    from ..validation.validate import validate
     from .output import check_writable, output_path
 
     try:
