@@ -37,7 +37,7 @@ from ..networks.network import RandomNetwork
 from .errors import ValidationError
 from .memory import check_memory
 from .report import ValidationReport
-from .verdict import FAMILY_ALPHA, MIN_VALIDATED_WIDTH, _row, _t_quantiles
+from .verdict import FAMILY_ALPHA, MIN_VALIDATED_WIDTH, Comparison, judge, t_quantiles
 
 
 def _shifts(n_points: int, c0s) -> list[int]:
@@ -165,21 +165,22 @@ def validate(phi, sigma_w: float, sigma_b: float, width: int = 1000, depth: int 
     if progress:
         print(file=sys.stderr)
 
-    plan = []  # (quantity, condition, layer, theory, estimates)
+    plan: list[Comparison] = []
     for q0 in q0s:
         cond = "q1=q*" if abs(q0 / q_star - 1) < 1e-12 else f"q1={q0:.4g}"
         theory = np.asarray(mf.length_trajectory(q0, depth))
-        plan += [("q", cond, l, theory[l - 1], est) for l, est in samples[("q", cond)].items()]
+        plan += [Comparison("q", cond, l, theory[l - 1], est) for l, est in samples[("q", cond)].items()]
     for k in shifts:
         cond = f"c1={c1[k]:.3f}"
         theory = np.asarray(mf.correlation_trajectory(c1[k], depth))
-        plan += [("c", cond, l, theory[l - 1], est) for l, est in samples[("c", cond)].items()]
-    plan += [("chi1", "q1=q*", l, chi1, est) for l, est in samples[("chi1", "q1=q*")].items()]
-    plan += [("g_E", "q1=q*", l, g_theory[l - 1], est) for l, est in samples[("g_E", "q1=q*")].items()]
+        plan += [Comparison("c", cond, l, theory[l - 1], est) for l, est in samples[("c", cond)].items()]
+    plan += [Comparison("chi1", "q1=q*", l, chi1, est) for l, est in samples[("chi1", "q1=q*")].items()]
+    plan += [Comparison("g_E", "q1=q*", l, g_theory[l - 1], est) for l, est in samples[("g_E", "q1=q*")].items()]
     if k_theory is not None:
-        plan += [("kappa2", "q1=q*", l, k_theory[l - 1], est) for l, est in samples[("kappa2", "q1=q*")].items()]
-    alpha_row, t_crit, t_power = _t_quantiles(alpha, len(plan), n_seeds)
-    rows = tuple(_row(qn, cond, l, th, est, width, t_crit, t_power) for qn, cond, l, th, est in plan)
+        plan += [Comparison("kappa2", "q1=q*", l, k_theory[l - 1], est)
+                 for l, est in samples[("kappa2", "q1=q*")].items()]
+    alpha_row, t_crit, t_power = t_quantiles(alpha, len(plan), n_seeds)
+    rows = tuple(judge(c, width, t_crit, t_power) for c in plan)
     return ValidationReport(nl.name, float(sigma_w), float(sigma_b), width, depth, n_seeds, n_points, rows,
                             alpha, alpha_row, t_crit, None if theory_sigma_w is None else float(theory_sigma_w),
                             tuple(skipped), tuple(notes))

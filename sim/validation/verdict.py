@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -106,7 +107,7 @@ class ValidationRow:
     passed: bool
 
 
-def _t_quantiles(alpha: float, n_rows: int, n_seeds: int) -> tuple[float, float, float]:
+def t_quantiles(alpha: float, n_rows: int, n_seeds: int) -> tuple[float, float, float]:
     """(Sidak per-row level, two-sided t quantile at it, one-sided t quantile at POWER), dof n_seeds - 1."""
     from scipy import stats
 
@@ -115,7 +116,19 @@ def _t_quantiles(alpha: float, n_rows: int, n_seeds: int) -> tuple[float, float,
     return alpha_row, float(stats.t.isf(alpha_row / 2, dof)), float(stats.t.ppf(POWER, dof))
 
 
-def _row(quantity, condition, layer, theory, estimates, width, t_crit, t_power) -> ValidationRow:
+class Comparison(NamedTuple):
+    """One row before its verdict: the theory's value and one simulated estimate per network."""
+
+    quantity: str               # one of QUANTITIES
+    condition: str              # e.g. "q1=q*", "c1=0.500"
+    layer: int
+    theory: float
+    estimates: list
+
+
+def judge(comparison: Comparison, width: int, t_crit: float, t_power: float) -> ValidationRow:
+    """The row's test: z = max(0, |mean - theory| - b) / SE against t* (see the module docstring)."""
+    quantity, condition, layer, theory, estimates = comparison
     est = np.asarray(estimates, dtype=np.float64)
     n = len(est)
     sim, spread = float(np.mean(est)), float(np.std(est, ddof=1))
