@@ -37,10 +37,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .regions import _widths
+    from .arguments import parse_widths
 
     try:
-        hidden = _widths(args.widths)
+        hidden = parse_widths(args.widths)
         from ..data import load_mnist
         from ..training import NetworkSpec, TrainConfig, measurement_steps, train
         from ..training._deps import require_jax
