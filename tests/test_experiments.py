@@ -14,7 +14,7 @@ pytest.importorskip("jax")
 pytest.importorskip("dask.distributed")
 
 from sim import RandomNetwork, plane_through_points, trajectory_length
-from sim.cli_experiment import run as cli_run
+from sim.cli.experiment import run as cli_run
 from sim.experiments import (
     EXPERIMENTS,
     ExperimentError,
@@ -211,7 +211,7 @@ def test_noise_depth_zero_noise_is_the_clean_network():
 
 def test_trajectory_regularization_step0_equals_sim():
     t = quick("trajectory-regularization").table
-    from sim.manifolds import great_circle
+    from sim.geometry.curves import great_circle
 
     _, ds = _images(0)
     sub = ds

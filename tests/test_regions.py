@@ -10,8 +10,13 @@ import pytest
 
 from meanfield import bounds
 from sim import Network, RandomNetwork
-from sim.regions import (RegionsError, activation_regions_1d, activation_regions_2d,
-                         piecewise_linear, plane_through_points)
+from sim.regions import (
+    RegionsError,
+    activation_regions_1d,
+    activation_regions_2d,
+    piecewise_linear,
+    plane_through_points,
+)
 
 E1, E2, ZERO = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.zeros(2)
 
@@ -275,7 +280,7 @@ def test_coincident_lines_count_once():
 
 def _spy_low_rank(monkeypatch):
     """Record how many rows each call of the rank-|I| update kernel fills."""
-    from sim import regions
+    from sim.regions import line as regions
 
     filled = []
     real = regions.low_rank_rows
@@ -295,7 +300,7 @@ def test_low_rank_sweep_matches_dense_products(phi, depth, width, monkeypatch):
     # column of W^l per crossing unit; the reference multiplies W^l x at every point.
     net = _net([6] + [width] * depth, phi, seed=depth * width, sigma_b=0.5)
     a, b = np.random.default_rng(depth + width).standard_normal((2, 6)) * 4
-    from sim import regions
+    from sim.regions import line as regions
 
     filled = _spy_low_rank(monkeypatch)
     monkeypatch.setattr(regions, "_CHECK_ROWS", 0)     # no spot checks: no way back to products
@@ -313,7 +318,7 @@ def test_low_rank_sweep_matches_dense_products(phi, depth, width, monkeypatch):
 
 
 def test_low_rank_polyline_and_fallback_to_products(monkeypatch):
-    from sim import regions
+    from sim.regions import line as regions
 
     net = _net([4, 32, 32, 32, 32], "hard_tanh", seed=11, sigma_b=0.5)
     path = np.random.default_rng(3).standard_normal((4, 4)) * 3

@@ -3,10 +3,10 @@ import argparse
 
 import numpy as np
 import pytest
+from notebook_runner import run_notebook
 
 from meanfield import bounds
-from notebook_runner import run_notebook
-from sim.cli_regions import add_parser
+from sim.cli.regions import add_parser
 
 
 def _run(argv):

@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 
 import sim
-from sim.boundary import (BoundaryError, boundary_curvatures, classifier_hessian,
-                          classifier_value_and_gradient, find_boundary_point, principal_curvatures)
+from sim.geometry.boundary import (
+    BoundaryError,
+    boundary_curvatures,
+    classifier_hessian,
+    classifier_value_and_gradient,
+    find_boundary_point,
+    principal_curvatures,
+)
 
 
 def test_sphere_has_principal_curvatures_one_over_radius():

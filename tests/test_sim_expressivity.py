@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.expressivity import fourier_basis, network_expressivity, regression_error
-from sim.manifolds import circle
+from sim.expressivity.fourier import fourier_basis, network_expressivity, regression_error
+from sim.geometry.curves import circle
 
 
 def test_features_that_contain_a_frequency_fit_it_exactly():

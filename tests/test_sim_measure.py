@@ -4,11 +4,24 @@ import pytest
 from scipy.integrate import quad
 
 import sim
-from sim.manifolds import circle, segment
-from sim.measure import (autocorrelation, correlation, curvature, euclidean_length, gauss_map_length,
-                         grassmannian_length, measure_curve, metric, normalised_curvature2,
-                         normalised_metric, overlap, pca_spectrum, perturbation_growth, squared_length)
-from sim.propagate import propagate
+from sim.geometry.curves import circle, segment
+from sim.geometry.measure import (
+    autocorrelation,
+    correlation,
+    euclidean_length,
+    gauss_map_length,
+    grassmannian_length,
+    measure_curve,
+    measured_curvature,
+    metric,
+    normalised_curvature2,
+    normalised_metric,
+    overlap,
+    pca_spectrum,
+    perturbation_growth,
+    squared_length,
+)
+from sim.geometry.propagate import propagate
 
 
 def _gauss(f, q):
@@ -43,7 +56,7 @@ def test_curvature_of_a_parabola_with_non_unit_speed():
     x = np.linspace(-2, 2, 9)
     v = np.stack([np.ones_like(x), 2 * x], axis=1)
     a = np.stack([np.zeros_like(x), 2 * np.ones_like(x)], axis=1)
-    np.testing.assert_allclose(curvature(v, a), 2 / (1 + 4 * x ** 2) ** 1.5, rtol=1e-13)
+    np.testing.assert_allclose(measured_curvature(v, a), 2 / (1 + 4 * x ** 2) ** 1.5, rtol=1e-13)
     np.testing.assert_allclose(metric(v), 1 + 4 * x ** 2)
 
 
@@ -52,7 +65,7 @@ def test_helix_curvature_and_lengths():
     R, b, t = 2.0, 0.5, np.linspace(0, 2 * np.pi, 2001)
     v = np.stack([-R * np.sin(t), R * np.cos(t), b + 0 * t], axis=1)
     a = np.stack([-R * np.cos(t), -R * np.sin(t), 0 * t], axis=1)
-    np.testing.assert_allclose(curvature(v, a), R / (R ** 2 + b ** 2), rtol=1e-12)
+    np.testing.assert_allclose(measured_curvature(v, a), R / (R ** 2 + b ** 2), rtol=1e-12)
     assert euclidean_length(t, v, closed=False) == pytest.approx(2 * np.pi * np.hypot(R, b), rel=1e-12)
     # the tangent traces a circle of radius R / sqrt(R^2 + b^2) on the sphere: L_G = 2 pi R / sqrt(R^2 + b^2)
     expected = 2 * np.pi * R / np.hypot(R, b)
@@ -143,4 +156,4 @@ def test_linear_network_has_zero_curvature_and_exact_metric_growth():
     for w, s in zip(net.weights, states):
         direction = w @ direction
         np.testing.assert_allclose(s.velocity, np.broadcast_to(direction, s.velocity.shape), rtol=1e-12)
-        assert np.all(curvature(s.velocity, s.acceleration) == 0)
+        assert np.all(measured_curvature(s.velocity, s.acceleration) == 0)

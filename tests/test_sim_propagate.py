@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.manifolds import CurveError, circle, great_circle, orthonormal_pair, segment
-from sim.measure import curvature
-from sim.propagate import propagate, propagate_iter
+from sim.geometry.curves import CurveError, circle, great_circle, orthonormal_pair, segment
+from sim.geometry.measure import measured_curvature
+from sim.geometry.propagate import propagate, propagate_iter
 
 
 def _circle_points(width, q, theta, seed):
@@ -78,7 +78,7 @@ def test_great_circle_has_the_endpoints_and_constant_radius():
     np.testing.assert_allclose(c.position[-1], x_b, atol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(c.position, axis=1), np.linalg.norm(x_a), rtol=1e-12)
     # an arc of radius r has curvature 1/r
-    np.testing.assert_allclose(curvature(c.velocity, c.acceleration), 1 / np.linalg.norm(x_a), rtol=1e-10)
+    np.testing.assert_allclose(measured_curvature(c.velocity, c.acceleration), 1 / np.linalg.norm(x_a), rtol=1e-10)
 
 
 def test_great_circle_derivatives_with_changing_radius_match_finite_differences():
@@ -99,7 +99,7 @@ def test_linear_network_keeps_segments_straight():
     curve = segment(rng.standard_normal(10), rng.standard_normal(10), 9)
     for state in propagate_iter(net, curve):
         assert np.abs(state.acceleration).max() < 1e-12 * np.abs(state.velocity).max()
-        assert np.all(curvature(state.velocity, state.acceleration) < 1e-12)
+        assert np.all(measured_curvature(state.velocity, state.acceleration) < 1e-12)
 
 
 def test_float32_on_request():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.manifolds import circle, segment
-from sim.shallow import activation_lengths, check_theorem1, optimised_shallow_network, sign_changes
+from sim.expressivity.shallow import activation_lengths, check_poole_theorem1, optimised_shallow_network, sign_changes
+from sim.geometry.curves import circle, segment
 
 
 def test_sign_changes_of_circle_and_segment_and_a_wiggly_curve():
@@ -28,7 +28,7 @@ def test_activation_length_of_one_steep_unit_is_its_range_per_monotone_piece():
 
 def test_random_and_optimised_shallow_networks_respect_the_bound():
     c = circle(5, 1.0, 3000, seed=2, layer=0)
-    check = check_theorem1("tanh", c, 8)
+    check = check_poole_theorem1("tanh", c, 8)
     assert check.s == 1 and check.R == 2.0 and check.bound == 8 * 2 * 2.0
     assert check.holds
     # the deliberate construction gets close to the bound, so the bound is tight
@@ -49,6 +49,6 @@ def test_deep_chaotic_network_exceeds_the_shallow_bound_at_modest_depth():
 
 def test_theorem1_rejects_unbounded_phi():
     with pytest.raises(ValueError, match="bounded"):
-        check_theorem1("relu", circle(3, 1.0, 50, seed=0, layer=0), 4)
+        check_poole_theorem1("relu", circle(3, 1.0, 50, seed=0, layer=0), 4)
     with pytest.raises(ValueError, match="layer=0"):
         optimised_shallow_network("tanh", circle(3, 1.0, 50, seed=0), 2)

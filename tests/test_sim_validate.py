@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 
 import sim
-from sim import cli_validate
-from sim.validate import BIAS, QUANTITIES, TooLargeError, ValidationError, memory_estimate
+from sim.cli import validate as cli_validate
+from sim.validation import TooLargeError, ValidationError, memory_estimate
+from sim.validation.verdict import BIAS, QUANTITIES
 
-vmod = importlib.import_module("sim.validate")  # the module (sim.validate is the function)
+vmod = importlib.import_module("sim.validation.validate")  # the module (sim.validate is the function)
 
 
 def _seed_sets(phi, sigma_w, sigma_b, factor, n_sets, **kw):

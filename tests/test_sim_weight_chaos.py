@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from meanfield import MeanField
-from sim.weight_chaos import simulate_weight_chaos, weight_correlation, weight_family
+from sim.networks.weight_chaos import simulate_weight_chaos, weight_correlation, weight_family
 
 
 def test_weight_correlation_of_the_family():

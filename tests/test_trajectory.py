@@ -5,10 +5,16 @@ import pytest
 
 from meanfield import bounds
 from sim import Network, RandomNetwork
-from sim.manifolds import great_circle
+from sim.expressivity.trajectory import (
+    dichotomies,
+    length_growth_upper_bound,
+    patterns_along,
+    raghu_theorem1_rate,
+    trajectory_length,
+    transitions,
+)
+from sim.geometry.curves import great_circle
 from sim.regions import RegionsError
-from sim.trajectory import (dichotomies, length_growth_upper_bound, patterns_along, theorem1_lower_bound,
-                            theorem1_rate, trajectory_length, transitions)
 
 
 def test_linear_network_lengths_are_matrix_products():
@@ -99,9 +105,9 @@ def test_dichotomies_cover_count_and_seed():
 def test_theorem1_bound_and_errors():
     # the paper's factor by hand: sigma_b = 0, sigma_w = 4, k = 12: sqrt(sigma_w k / (sigma_w + k)) = sqrt(3);
     # sigma_w = 3, sigma_b = 4 (norm 5), k = 20: 3 / sqrt(5) * sqrt(20 / 25) = 6/5
-    np.testing.assert_allclose(theorem1_rate(4.0, 0.0, 12, 5, 2.0), 2.0 * np.sqrt(3.0) ** np.arange(6), rtol=1e-14)
-    np.testing.assert_allclose(theorem1_rate(3.0, 4.0, 20, 3, 1.0), 1.2 ** np.arange(4), rtol=1e-14)
-    np.testing.assert_array_equal(theorem1_lower_bound(3.0, 4.0, 20, 3, 1.0), theorem1_rate(3.0, 4.0, 20, 3, 1.0))
+    np.testing.assert_allclose(raghu_theorem1_rate(4.0, 0.0, 12, 5, 2.0), 2.0 * np.sqrt(3.0) ** np.arange(6),
+                               rtol=1e-14)
+    np.testing.assert_allclose(raghu_theorem1_rate(3.0, 4.0, 20, 3, 1.0), 1.2 ** np.arange(4), rtol=1e-14)
     net = RandomNetwork("tanh", [2, 5], 1.0, 0.1, seed=0)
     with pytest.raises(RegionsError):
         transitions(net, np.array([[0.0, 0.0], [1.0, 1.0]]))

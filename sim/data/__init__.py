@@ -27,15 +27,46 @@ Nothing here imports JAX.
 from .cifar10 import load_cifar10, read_cifar10_batch
 from .corruption import CorruptedLabels, corrupt_labels
 from .dataset import Dataset, Split, scale_to_unit, train_test_split
-from .errors import (BadCompressionError, BadMagicError, CorruptFileError, DataError, DataNotFoundError,
-                     LabelRangeError, Problem, SizeMismatchError, TruncatedFileError, WrongDimensionsError)
+from .errors import (
+    BadCompressionError,
+    BadMagicError,
+    CorruptFileError,
+    DataError,
+    DataNotFoundError,
+    LabelRangeError,
+    Problem,
+    SizeMismatchError,
+    TruncatedFileError,
+    WrongDimensionsError,
+)
 from .idx import read_idx, write_idx
 from .locate import ENV_VAR
 from .mnist import load_mnist
 from .synthetic import PointDistribution, random_points_2d
 
-__all__ = ["load_mnist", "load_cifar10", "read_cifar10_batch", "CorruptedLabels", "corrupt_labels",
-           "Dataset", "Split", "scale_to_unit", "train_test_split", "read_idx", "write_idx", "ENV_VAR",
-           "PointDistribution", "random_points_2d",
-           "DataError", "DataNotFoundError", "CorruptFileError", "BadMagicError", "TruncatedFileError",
-           "WrongDimensionsError", "LabelRangeError", "SizeMismatchError", "BadCompressionError", "Problem"]
+__all__ = [
+    "ENV_VAR",
+    "BadCompressionError",
+    "BadMagicError",
+    "CorruptFileError",
+    "CorruptedLabels",
+    "DataError",
+    "DataNotFoundError",
+    "Dataset",
+    "LabelRangeError",
+    "PointDistribution",
+    "Problem",
+    "SizeMismatchError",
+    "Split",
+    "TruncatedFileError",
+    "WrongDimensionsError",
+    "corrupt_labels",
+    "load_cifar10",
+    "load_mnist",
+    "random_points_2d",
+    "read_cifar10_batch",
+    "read_idx",
+    "scale_to_unit",
+    "train_test_split",
+    "write_idx",
+]

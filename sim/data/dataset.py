@@ -34,12 +34,12 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
 
-    def scaled(self, dtype=np.float32) -> "Dataset":
+    def scaled(self, dtype=np.float32) -> Dataset:
         """Images flattened to (n, features) and scaled to [0, 1] (``scale_to_unit``)."""
         return Dataset(self.name, scale_to_unit(self.x_train, dtype), self.y_train,
                        scale_to_unit(self.x_test, dtype), self.y_test, self.n_classes)
 
-    def with_train_labels(self, y_train) -> "Dataset":
+    def with_train_labels(self, y_train) -> Dataset:
         """The same data with other training labels (e.g. from ``corrupt_labels``)."""
         y_train = np.asarray(y_train, dtype=np.int64)
         if y_train.shape != self.y_train.shape:

@@ -74,18 +74,19 @@ def fig3_run(*, arch: str, replicate: int, epochs: int, n_train, n_test, n_plane
 
 
 FIG3 = {
-    "quick": dict(archs=["8,8", "16"], runs=1, epochs=1, n_train=1024, n_test=256, n_planes=2, n_dense=2,
-                  batch_size=128),
-    "full": dict(archs=["32,32,32", "48,48", "96", "20,20,20"], runs=3, epochs=20, n_train=None, n_test=None,
-                 n_planes=5, n_dense=8, batch_size=128),
+    "quick": {"archs": ["8,8", "16"], "runs": 1, "epochs": 1, "n_train": 1024, "n_test": 256, "n_planes": 2,
+              "n_dense": 2,
+              "batch_size": 128},
+    "full": {"archs": ["32,32,32", "48,48", "96", "20,20,20"], "runs": 3, "epochs": 20, "n_train": None, "n_test": None,
+             "n_planes": 5, "n_dense": 8, "batch_size": 128},
 }
 
 
 def hr_fig3(settings: Settings) -> ExperimentResult:
     """HR Fig. 3: regions in 2D cross-sections through the origin and two MNIST images during training."""
     s = FIG3["quick" if settings.quick else "full"]
-    runs = [dict(arch=a, replicate=r, epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"],
-                 n_planes=s["n_planes"], n_dense=s["n_dense"], batch_size=s["batch_size"], lr=1e-3)
+    runs = [{"arch": a, "replicate": r, "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"],
+             "n_planes": s["n_planes"], "n_dense": s["n_dense"], "batch_size": s["batch_size"], "lr": 1e-3}
             for a in s["archs"] for r in range(s["runs"])]
     notes = {"paper": "HR 2019 Fig. 3: 10 runs x 5 planes per architecture, 20 epochs of MNIST",
              "scale": f"{s['runs']} run(s) x {s['n_planes']} plane(s) per architecture {s['archs']}, "
@@ -153,19 +154,21 @@ def fig4_run(*, corruption: float, replicate: int, init_seed: int, epochs: int, 
 
 
 FIG4 = {
-    "quick": dict(corruptions=[0.0, 0.5, 1.0], runs=1, epochs=2, n_train=512, n_test=128, n_lines=4, width=8,
-                  depth=3, batch_size=64),
-    "full": dict(corruptions=[0.0, 0.25, 0.5, 0.75, 1.0], runs=3, epochs=50, n_train=10000, n_test=2000,
-                 n_lines=20, width=32, depth=3, batch_size=128),
+    "quick": {"corruptions": [0.0, 0.5, 1.0], "runs": 1, "epochs": 2, "n_train": 512, "n_test": 128, "n_lines": 4,
+              "width": 8,
+              "depth": 3, "batch_size": 64},
+    "full": {"corruptions": [0.0, 0.25, 0.5, 0.75, 1.0], "runs": 3, "epochs": 50, "n_train": 10000, "n_test": 2000,
+             "n_lines": 20, "width": 32, "depth": 3, "batch_size": 128},
 }
 
 
 def hr_fig4(settings: Settings) -> ExperimentResult:
     """HR Fig. 4: mean regions on lines through the origin and MNIST images under label corruption."""
     s = FIG4["quick" if settings.quick else "full"]
-    runs = [dict(corruption=c, replicate=r, init_seed=run_seed({"experiment": "hr-fig4", "replicate": r}),
-                 epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"], n_lines=s["n_lines"], width=s["width"],
-                 depth=s["depth"], batch_size=s["batch_size"], lr=1e-3)
+    runs = [{"corruption": c, "replicate": r, "init_seed": run_seed({"experiment": "hr-fig4", "replicate": r}),
+             "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"], "n_lines": s["n_lines"],
+             "width": s["width"],
+             "depth": s["depth"], "batch_size": s["batch_size"], "lr": 1e-3}
             for c in s["corruptions"] for r in range(s["runs"])]
     notes = {"paper": "HR 2019 Fig. 4: depth 3 width 32, 40 runs, 100 lines, all of MNIST",
              "scale": f"depth {s['depth']} width {s['width']}, {s['runs']} run(s) per corruption level (the same "
@@ -229,17 +232,17 @@ def points_run(*, n_points: int, replicate: int, epochs: int, width: int, depth:
 
 
 FIG5 = {
-    "quick": dict(n_points=[16, 64], runs=1, epochs=4, width=8, depth=3, batch_size=16, n_measure=2),
-    "full": dict(n_points=[100, 500, 2000, 5000], runs=3, epochs=1000, width=32, depth=3, batch_size=32,
-                 n_measure=20),
+    "quick": {"n_points": [16, 64], "runs": 1, "epochs": 4, "width": 8, "depth": 3, "batch_size": 16, "n_measure": 2},
+    "full": {"n_points": [100, 500, 2000, 5000], "runs": 3, "epochs": 1000, "width": 32, "depth": 3, "batch_size": 32,
+             "n_measure": 20},
 }
 
 
 def hr_fig5(settings: Settings) -> ExperimentResult:
     """HR Fig. 5: regions in the input plane while memorizing N random 2D points."""
     s = FIG5["quick" if settings.quick else "full"]
-    runs = [dict(n_points=n, replicate=r, epochs=s["epochs"], width=s["width"], depth=s["depth"],
-                 batch_size=s["batch_size"], lr=1e-3, weight_scale=1.0, n_measure=s["n_measure"])
+    runs = [{"n_points": n, "replicate": r, "epochs": s["epochs"], "width": s["width"], "depth": s["depth"],
+             "batch_size": s["batch_size"], "lr": 1e-3, "weight_scale": 1.0, "n_measure": s["n_measure"]}
             for n in s["n_points"] for r in range(s["runs"])]
     notes = {"paper": "HR 2019 Fig. 5: depth 3 width 32, 40 runs per N, 2000 epochs",
              "scale": f"depth {s['depth']} width {s['width']}, N in {s['n_points']}, {s['runs']} run(s) each, "
@@ -255,10 +258,11 @@ def plot_fig5(result: ExperimentResult):
 
 
 FIG6 = {
-    "quick": dict(n_points=64, lrs=[1e-4, 1e-3, 1e-2], scales=[0.5, 1.0, 2.0], runs=1, epochs=4, width=8,
-                  depth=3, batch_size=16, n_measure=2),
-    "full": dict(n_points=5000, lrs=[1e-4, 1e-3, 1e-2], scales=[0.25, 0.5, 1.0, 2.0, 4.0], runs=2, epochs=300,
-                 width=32, depth=3, batch_size=32, n_measure=15),
+    "quick": {"n_points": 64, "lrs": [1e-4, 1e-3, 1e-2], "scales": [0.5, 1.0, 2.0], "runs": 1, "epochs": 4, "width": 8,
+              "depth": 3, "batch_size": 16, "n_measure": 2},
+    "full": {"n_points": 5000, "lrs": [1e-4, 1e-3, 1e-2], "scales": [0.25, 0.5, 1.0, 2.0, 4.0], "runs": 2,
+             "epochs": 300,
+             "width": 32, "depth": 3, "batch_size": 32, "n_measure": 15},
 }
 
 
@@ -267,8 +271,8 @@ def hr_fig6(settings: Settings) -> ExperimentResult:
     scales (learning rate 1e-3)."""
     s = FIG6["quick" if settings.quick else "full"]
     combos = sorted({(lr, 1.0) for lr in s["lrs"]} | {(1e-3, w) for w in s["scales"]})
-    runs = [dict(n_points=s["n_points"], replicate=r, epochs=s["epochs"], width=s["width"], depth=s["depth"],
-                 batch_size=s["batch_size"], lr=lr, weight_scale=w, n_measure=s["n_measure"])
+    runs = [{"n_points": s["n_points"], "replicate": r, "epochs": s["epochs"], "width": s["width"], "depth": s["depth"],
+             "batch_size": s["batch_size"], "lr": lr, "weight_scale": w, "n_measure": s["n_measure"]}
             for lr, w in combos for r in range(s["runs"])]
     notes = {"paper": "HR 2019 Fig. 6: 5000 points, depth 3 width 32",
              "scale": f"N = {s['n_points']} points, learning rates {s['lrs']} (weight scale 1), weight scales "
@@ -332,16 +336,16 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
 
 
 FIG7 = {
-    "quick": dict(width=8, depth=3, epochs=2, n_train=1024, n_test=256, batch_size=128),
-    "full": dict(width=64, depth=3, epochs=20, n_train=None, n_test=None, batch_size=128),
+    "quick": {"width": 8, "depth": 3, "epochs": 2, "n_train": 1024, "n_test": 256, "batch_size": 128},
+    "full": {"width": 64, "depth": 3, "epochs": 20, "n_train": None, "n_test": None, "batch_size": 128},
 }
 
 
 def hr_fig7(settings: Settings) -> ExperimentResult:
     """HR Fig. 7: pictures of the regions at initialization, after one epoch and at the end."""
     s = FIG7["quick" if settings.quick else "full"]
-    runs = [dict(width=s["width"], depth=s["depth"], epochs=s["epochs"], n_train=s["n_train"],
-                 n_test=s["n_test"], batch_size=s["batch_size"], lr=1e-3)]
+    runs = [{"width": s["width"], "depth": s["depth"], "epochs": s["epochs"], "n_train": s["n_train"],
+             "n_test": s["n_test"], "batch_size": s["batch_size"], "lr": 1e-3}]
     depth = s["depth"]
     extras = ["images"] + [f"snap{k}_{p}{l}" for k in range(3) for p in "wb" for l in range(1, depth + 2)]
     notes = {"paper": "HR 2019 Fig. 7: depth 3 width 64, 20 epochs of MNIST",
@@ -357,7 +361,7 @@ def plot_fig7(result: ExperimentResult):
     """Region pictures; reads the MNIST images again from ``result.data`` (or ``$MEANFIELD_DATA``)."""
     import matplotlib.pyplot as plt
 
-    from ..network import Network
+    from ..networks.network import Network
     from ..regions import activation_regions_2d, plane_through_points
 
     t = result.table

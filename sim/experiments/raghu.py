@@ -36,7 +36,7 @@ SIGMA_B = 0.1
 def curves_for(ds, n_curve: int, seed):
     """The two interpolations of Figs. 4-5: a great circle between two training images and
     one between two random points uniform in [0, 1]^N0 (the images' range)."""
-    from ..manifolds import great_circle
+    from ..geometry.curves import great_circle
 
     a, b = pick(ds.x_train.shape[0], 2, [seed, 1])
     x = ds.x_train.astype(np.float64)
@@ -49,8 +49,8 @@ def trajectory_run(*, sigma_w2: float, replicate: int, epochs: int, n_train, n_t
                    precision: str = "float32") -> dict:
     """One run of Raghu Figs. 4-5: trajectory length per layer of two circular
     interpolations at ``n_checkpoints`` log-spaced steps (plus step 0)."""
+    from ..expressivity.trajectory import trajectory_length
     from ..training import NetworkSpec, TrainConfig, train
-    from ..trajectory import trajectory_length
 
     ds = mnist(data, n_train, n_test)
     curves = curves_for(ds, n_curve, seed)
@@ -71,18 +71,22 @@ def trajectory_run(*, sigma_w2: float, replicate: int, epochs: int, n_train, n_t
 
 
 TRAJ = {
-    "quick": dict(runs=1, epochs=1, n_train=512, n_test=128, width=16, depth=3, batch_size=64, n_curve=50,
-                  n_checkpoints=3),
-    "full": dict(runs=2, epochs=4, n_train=None, n_test=None, width=64, depth=6, batch_size=128, n_curve=400,
-                 n_checkpoints=10),
+    "quick": {"runs": 1, "epochs": 1, "n_train": 512, "n_test": 128, "width": 16, "depth": 3, "batch_size": 64,
+              "n_curve": 50,
+              "n_checkpoints": 3},
+    "full": {"runs": 2, "epochs": 4, "n_train": None, "n_test": None, "width": 64, "depth": 6, "batch_size": 128,
+             "n_curve": 400,
+             "n_checkpoints": 10},
 }
 
 
 def _trajectory(name: str, sigma_w2: float, settings: Settings) -> ExperimentResult:
     s = TRAJ["quick" if settings.quick else "full"]
-    runs = [dict(sigma_w2=sigma_w2, replicate=r, epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"],
-                 width=s["width"], depth=s["depth"], batch_size=s["batch_size"], lr=1e-3, n_curve=s["n_curve"],
-                 n_checkpoints=s["n_checkpoints"]) for r in range(s["runs"])]
+    runs = [{"sigma_w2": sigma_w2, "replicate": r, "epochs": s["epochs"], "n_train": s["n_train"],
+             "n_test": s["n_test"],
+             "width": s["width"], "depth": s["depth"], "batch_size": s["batch_size"], "lr": 1e-3,
+             "n_curve": s["n_curve"],
+             "n_checkpoints": s["n_checkpoints"]} for r in range(s["runs"])]
     notes = {"paper": "Raghu et al. survey Figs. 4-5 (MNIST; sigma_w^2 = 16 and 3)",
              "scale": f"hard tanh, {s['depth']} hidden layers of width {s['width']}, sigma_w^2 = {sigma_w2:g}, "
                       f"sigma_b = {SIGMA_B}, {s['runs']} run(s), {s['epochs']} epoch(s) on "
@@ -154,8 +158,10 @@ def one_layer_run(*, layer: int, replicate: int, init_seed: int, epochs: int, n_
 
 
 FIG6 = {
-    "quick": dict(runs=1, epochs=1, n_train=512, n_test=256, width=16, depth=2, sigma_w2=4.0, batch_size=64),
-    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=4.0, batch_size=128),
+    "quick": {"runs": 1, "epochs": 1, "n_train": 512, "n_test": 256, "width": 16, "depth": 2, "sigma_w2": 4.0,
+              "batch_size": 64},
+    "full": {"runs": 2, "epochs": 3, "n_train": None, "n_test": None, "width": 64, "depth": 6, "sigma_w2": 4.0,
+             "batch_size": 128},
 }
 
 
@@ -165,9 +171,9 @@ def raghu_fig6(settings: Settings) -> ExperimentResult:
     runs = []
     for r in range(s["runs"]):
         init = run_seed({"experiment": "raghu-fig6", "replicate": r, "width": s["width"], "depth": s["depth"]})
-        runs += [dict(layer=l, replicate=r, init_seed=init, epochs=s["epochs"], n_train=s["n_train"],
-                      n_test=s["n_test"], width=s["width"], depth=s["depth"], sigma_w2=s["sigma_w2"],
-                      batch_size=s["batch_size"], lr=1e-3) for l in range(1, s["depth"] + 1)]
+        runs += [{"layer": l, "replicate": r, "init_seed": init, "epochs": s["epochs"], "n_train": s["n_train"],
+                  "n_test": s["n_test"], "width": s["width"], "depth": s["depth"], "sigma_w2": s["sigma_w2"],
+                  "batch_size": s["batch_size"], "lr": 1e-3} for l in range(1, s["depth"] + 1)]
     notes = {"paper": "Raghu et al. survey Fig. 6 (MNIST; CIFAR-10 not obtainable here)",
              "scale": f"hard tanh, {s['depth']} hidden layers of width {s['width']}, sigma_w^2 = {s['sigma_w2']:g}, "
                       f"one trainable hidden layer (read-out frozen), {s['runs']} run(s), {s['epochs']} epoch(s) on "

@@ -21,6 +21,7 @@ import numpy as np
 
 from .common import (
     BASE,
+    ExperimentError,
     ExperimentResult,
     Settings,
     history_rows,
@@ -44,8 +45,8 @@ def noisy_forward(net, x, layer: int, eps: float, rng) -> tuple[np.ndarray, np.n
         if l == net.depth:
             break
         w, b = net.weights[l], net.biases[l]
-        clean = np.asarray(net.phi.phi(clean), np.float64) @ w.T + b
-        noisy = np.asarray(net.phi.phi(noisy), np.float64) @ w.T + b
+        clean = np.asarray(net.activation(clean), np.float64) @ w.T + b
+        noisy = np.asarray(net.activation(noisy), np.float64) @ w.T + b
     return noisy, clean
 
 
@@ -84,19 +85,19 @@ def noise_run(*, replicate: int, epochs: int, n_train, n_test, width: int, depth
 
 
 NOISE = {
-    "quick": dict(runs=1, epochs=1, n_train=512, n_test=256, width=16, depth=3, sigma_w2=4.0,
-                  noises=[0.0, 0.5], n_draws=2, batch_size=64),
-    "full": dict(runs=3, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=4.0,
-                 noises=[0.0, 0.1, 0.3, 1.0], n_draws=3, batch_size=128),
+    "quick": {"runs": 1, "epochs": 1, "n_train": 512, "n_test": 256, "width": 16, "depth": 3, "sigma_w2": 4.0,
+              "noises": [0.0, 0.5], "n_draws": 2, "batch_size": 64},
+    "full": {"runs": 3, "epochs": 3, "n_train": None, "n_test": None, "width": 64, "depth": 6, "sigma_w2": 4.0,
+             "noises": [0.0, 0.1, 0.3, 1.0], "n_draws": 3, "batch_size": 128},
 }
 
 
 def noise_depth(settings: Settings) -> ExperimentResult:
     """Slides: Gaussian noise of fixed relative size at one layer of a trained network."""
     s = NOISE["quick" if settings.quick else "full"]
-    runs = [dict(replicate=r, epochs=s["epochs"], n_train=s["n_train"], n_test=s["n_test"], width=s["width"],
-                 depth=s["depth"], sigma_w2=s["sigma_w2"], noises=s["noises"], n_draws=s["n_draws"],
-                 batch_size=s["batch_size"], lr=1e-3) for r in range(s["runs"])]
+    runs = [{"replicate": r, "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"], "width": s["width"],
+             "depth": s["depth"], "sigma_w2": s["sigma_w2"], "noises": s["noises"], "n_draws": s["n_draws"],
+             "batch_size": s["batch_size"], "lr": 1e-3} for r in range(s["runs"])]
     notes = {"paper": "Raghu et al. slides, 'a perturbation at a layer grows exponentially in the remaining depth'",
              "scale": f"hard tanh, {s['depth']} hidden layers of width {s['width']}, sigma_w^2 = {s['sigma_w2']:g}, "
                       f"{s['runs']} trained network(s), {s['epochs']} epoch(s) on {s['n_train'] or 60000} images; "
@@ -141,12 +142,12 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
     """One run: train plainly, with batch normalization at every hidden layer, or with the
     trajectory regularizer lambda * sum_l len_l / len_l(init); trajectory length per
     layer of a great circle between two test images at log-spaced checkpoints."""
-    from ..manifolds import great_circle
+    from ..expressivity.trajectory import trajectory_length
+    from ..geometry.curves import great_circle
     from ..training import NetworkSpec, TrainConfig, train
-    from ..trajectory import trajectory_length
 
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise ExperimentError(f"method must be one of {METHODS}, got {method!r}")
     ds = mnist(data, n_train, n_test)
     a, b = pick(ds.x_test.shape[0], 2, [init_seed, 6])
     curve = great_circle(ds.x_test[a].astype(np.float64), ds.x_test[b].astype(np.float64), n_curve)
@@ -166,10 +167,12 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
 
 
 TRAJREG = {
-    "quick": dict(runs=1, epochs=1, n_train=256, n_test=64, width=16, depth=3, sigma_w2=16.0, lams=[0.1],
-                  n_curve=40, n_checkpoints=3, batch_size=64),
-    "full": dict(runs=2, epochs=3, n_train=None, n_test=None, width=64, depth=6, sigma_w2=16.0, lams=[0.1, 1.0],
-                 n_curve=300, n_checkpoints=8, batch_size=128),
+    "quick": {"runs": 1, "epochs": 1, "n_train": 256, "n_test": 64, "width": 16, "depth": 3, "sigma_w2": 16.0,
+              "lams": [0.1],
+              "n_curve": 40, "n_checkpoints": 3, "batch_size": 64},
+    "full": {"runs": 2, "epochs": 3, "n_train": None, "n_test": None, "width": 64, "depth": 6, "sigma_w2": 16.0,
+             "lams": [0.1, 1.0],
+             "n_curve": 300, "n_checkpoints": 8, "batch_size": 128},
 }
 
 
@@ -180,10 +183,10 @@ def trajectory_regularization(settings: Settings) -> ExperimentResult:
     for r in range(s["runs"]):
         init = run_seed({"experiment": "trajectory-regularization", "replicate": r})
         variants = [("none", 0.0), ("batchnorm", 0.0)] + [("trajreg", lam) for lam in s["lams"]]
-        runs += [dict(method=m, replicate=r, init_seed=init, epochs=s["epochs"], n_train=s["n_train"],
-                      n_test=s["n_test"], width=s["width"], depth=s["depth"], sigma_w2=s["sigma_w2"],
-                      lam=lam, n_curve=s["n_curve"], n_checkpoints=s["n_checkpoints"],
-                      batch_size=s["batch_size"], lr=1e-3) for m, lam in variants]
+        runs += [{"method": m, "replicate": r, "init_seed": init, "epochs": s["epochs"], "n_train": s["n_train"],
+                  "n_test": s["n_test"], "width": s["width"], "depth": s["depth"], "sigma_w2": s["sigma_w2"],
+                  "lam": lam, "n_curve": s["n_curve"], "n_checkpoints": s["n_checkpoints"],
+                  "batch_size": s["batch_size"], "lr": 1e-3} for m, lam in variants]
     notes = {"paper": "Raghu et al. slides, 'trajectory regularization' and batch normalization",
              "scale": f"hard tanh, {s['depth']} hidden layers of width {s['width']}, sigma_w^2 = {s['sigma_w2']:g}, "
                       f"lambda in {s['lams']}, {s['runs']} run(s) per method, {s['epochs']} epoch(s) on "

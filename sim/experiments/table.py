@@ -57,7 +57,7 @@ class ExperimentTable:
 
     @classmethod
     def from_rows(cls, name: str, rows: Sequence[Mapping], columns: Sequence[str] | None = None,
-                  notes: Mapping[str, str] | None = None) -> "ExperimentTable":
+                  notes: Mapping[str, str] | None = None) -> ExperimentTable:
         """Rows (dicts) to columns; ``columns`` fixes the order (further keys follow)."""
         order = list(columns or [])
         for row in rows:
@@ -77,7 +77,7 @@ class ExperimentTable:
         except KeyError:
             raise TableError(f"table {self.name!r} has no column {column!r}; columns: {self.columns}") from None
 
-    def where(self, **equal) -> "ExperimentTable":
+    def where(self, **equal) -> ExperimentTable:
         """Rows whose columns equal the given values."""
         mask = np.ones(len(self), bool)
         for k, v in equal.items():
@@ -109,7 +109,7 @@ class ExperimentTable:
         return path
 
     @classmethod
-    def from_csv(cls, path, name: str | None = None) -> "ExperimentTable":
+    def from_csv(cls, path, name: str | None = None) -> ExperimentTable:
         """Read a file written by :meth:`to_csv` (numbers parsed back to int or float)."""
         path = pathlib.Path(path)
         notes, lines = {}, []

@@ -151,8 +151,8 @@ def check_params(fn: Callable, grid: Grid, fixed: Mapping[str, Any], name: str) 
         given = set(row) | set(fixed)
         unknown = sorted(given - accepted) if not var_kw else []
         if unknown:
-            raise SweepError(f"unknown parameter {unknown[0]!r} for {name}; it takes "
-                             f"{', '.join(sorted(accepted - {'seed', 'replicate'})) or 'no parameters'} (and replicate)")
+            takes = ", ".join(sorted(accepted - {"seed", "replicate"})) or "no parameters"
+            raise SweepError(f"unknown parameter {unknown[0]!r} for {name}; it takes {takes} (and replicate)")
         missing = sorted(required - given - ({"seed"} if takes_seed else set()))
         if missing:
             raise SweepError(f"parameter {missing[0]!r} of {name} is missing from the grid; add it to the "

@@ -41,7 +41,7 @@ def regions_task(width: int, depth: int, phi: str = "relu", sigma_w: float = mat
     """
     from meanfield import bounds
 
-    from ..network import RandomNetwork
+    from ..networks.network import RandomNetwork
     from ..regions import activation_regions_2d
 
     width, depth = int(width), int(depth)

@@ -18,7 +18,7 @@ is compared with the theory of :class:`meanfield.MeanField`.  The task returns, 
 quantity, the root mean square over layers 2..D of the error (``err_q``, ...;
 layer 1 is exact by construction), and the per-layer simulated and theoretical
 values as arrays (``sim_q``, ``theory_q``, ...).  Relative errors follow
-``sim.validate.RELATIVE``.  kappa2 is NaN for piecewise-linear phi (chi2 undefined).
+``sim.validation.verdict.RELATIVE``.  kappa2 is NaN for piecewise-linear phi (chi2 undefined).
 
 Finite-width fluctuations of each quantity are averages over N neurons, so a single
 network's error falls like 1/sqrt(N) (the O(1/N) bias is smaller at these widths):
@@ -37,7 +37,7 @@ from .store import TaskStatus, reading
 
 #: The task run by ``meanfield sweep validate``.
 TASK = "sim.sweeps.validate:validate_task"
-#: Quantities in tables and plots (the order of ``sim.validate.QUANTITIES``).
+#: Quantities in tables and plots (the order of ``sim.validation.verdict.QUANTITIES``).
 QUANTITIES = ("q", "c", "chi1", "g_E", "kappa2")
 
 
@@ -71,17 +71,17 @@ def validate_task(phi: str, sigma_w: float, sigma_b: float, width: int, depth: i
     from meanfield import MeanField
     from meanfield.nonlinearity import as_nonlinearity
 
-    from ..manifolds import circle
-    from ..measure import (
+    from ..geometry.curves import circle
+    from ..geometry.measure import (
         correlation,
         curve_curvature2,
         normalised_metric,
         perturbation_growth,
         squared_length,
     )
-    from ..network import RandomNetwork
-    from ..propagate import propagate_iter
-    from ..validate import RELATIVE
+    from ..geometry.propagate import propagate_iter
+    from ..networks.network import RandomNetwork
+    from ..validation.verdict import RELATIVE
 
     width, depth, n_points = int(width), int(depth), int(n_points)
     if width < 2 or depth < 2 or n_points < 8:
@@ -215,8 +215,9 @@ def error_table(store) -> ErrorTable:
 
 def error_table_markdown(t: ErrorTable) -> str:
     """The table as Markdown: one row per quantity, one column per width, and the fitted slope."""
+    failed = f"; {t.n_failed} failed tasks" if t.n_failed else ""
     head = (f"phi = `{t.phi}`, (sigma_w, sigma_b) in {list(t.sigmas)}, depth {', '.join(map(str, t.depth))}; "
-            f"mean error over networks (RMS over layers 2..D){'; ' + str(t.n_failed) + ' failed tasks' if t.n_failed else ''}")
+            f"mean error over networks (RMS over layers 2..D){failed}")
     lines = [head, "", "| quantity | " + " | ".join(f"N={w}" for w in t.widths) + " | slope (1/sqrt N: -0.5) |",
              "|---|" + "---:|" * (len(t.widths) + 1)]
     for i, q in enumerate(t.quantities):

@@ -47,17 +47,49 @@ Training runs in float32 by default; measurements get the float64 network
 W_init64 + (W - W_init), bitwise the initial network at step 0 and in frozen layers.
 """
 from .config import Optimizer, Precision, TrainConfig
-from .evaluate import Evaluation, evaluate_network
 from .errors import DivergedError, MissingDependencyError, TrainingError
+from .evaluate import Evaluation, evaluate_network
 from .history import BASE_COLUMNS, History, Snapshot, Timing, load_snapshot
-from .model import (NetworkSpec, cross_entropy, forward, init_bn_state, init_params, loss, polyline_lengths,
-                    sigma_w_for_weight_scale, to_network)
+from .model import (
+    NetworkSpec,
+    cross_entropy,
+    forward,
+    init_bn_state,
+    init_params,
+    loss,
+    polyline_lengths,
+    sigma_w_for_weight_scale,
+    to_network,
+)
 from .phi_jax import jax_phi
 from .schedule import measurement_steps
 from .trainer import train, trajectory_reg_term
 
-__all__ = ["Evaluation", "evaluate_network",
-           "Optimizer", "Precision", "TrainConfig", "DivergedError", "MissingDependencyError", "TrainingError",
-           "BASE_COLUMNS", "History", "Snapshot", "Timing", "load_snapshot", "NetworkSpec", "cross_entropy",
-           "forward", "init_bn_state", "init_params", "loss", "polyline_lengths", "sigma_w_for_weight_scale",
-           "to_network", "jax_phi", "measurement_steps", "train", "trajectory_reg_term"]
+__all__ = [
+    "BASE_COLUMNS",
+    "DivergedError",
+    "Evaluation",
+    "History",
+    "MissingDependencyError",
+    "NetworkSpec",
+    "Optimizer",
+    "Precision",
+    "Snapshot",
+    "Timing",
+    "TrainConfig",
+    "TrainingError",
+    "cross_entropy",
+    "evaluate_network",
+    "forward",
+    "init_bn_state",
+    "init_params",
+    "jax_phi",
+    "load_snapshot",
+    "loss",
+    "measurement_steps",
+    "polyline_lengths",
+    "sigma_w_for_weight_scale",
+    "to_network",
+    "train",
+    "trajectory_reg_term",
+]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..network import Network, RandomNetwork
+from ..networks.network import Network, RandomNetwork
 from ._deps import require_jax
 from .errors import TrainingError
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..network import Network
+from ..networks.network import Network
 from ._deps import require_jax
 from .config import Optimizer, Precision, TrainConfig
 from .errors import DivergedError, TrainingError
@@ -65,7 +65,7 @@ def _check_data(spec: NetworkSpec, data):
     return x, y, xt, yt
 
 
-def train(spec: NetworkSpec, data, config: TrainConfig = TrainConfig(), *, steps=None,
+def train(spec: NetworkSpec, data, config: TrainConfig | None = None, *, steps=None,
           measure: Mapping[str, Callable[[Network], object]] | None = None, keep_snapshots: bool = False,
           snapshot_dir=None, progress: bool = False) -> History:
     """Train ``spec``'s network on ``data`` and measure it on a schedule.
@@ -77,7 +77,8 @@ def train(spec: NetworkSpec, data, config: TrainConfig = TrainConfig(), *, steps
     data : sim.data.Dataset (or anything with x_train, y_train, x_test, y_test)
         Float features (n, N0) (``Dataset.scaled()``) and integer labels < N_D.
         The test part may be empty (its columns are then NaN).
-    config : TrainConfig
+    config : TrainConfig, optional
+        Default ``TrainConfig()``.
     steps : sequence of int, optional
         Measurement steps (updates done), e.g. ``measurement_steps(...)``; step 0
         and the last step are always added.  Default: every epoch.
@@ -105,6 +106,7 @@ def train(spec: NetworkSpec, data, config: TrainConfig = TrainConfig(), *, steps
         JAX or optax missing (``pip install 'meanfield[train]'``).
     """
     jax, _, _ = require_jax()
+    config = TrainConfig() if config is None else config
     x, y, xt, yt = _check_data(spec, data)
     n = x.shape[0]
     if n < config.batch_size:
@@ -142,7 +144,7 @@ def train(spec: NetworkSpec, data, config: TrainConfig = TrainConfig(), *, steps
 def _compiled(widths, phi, batch_norm, depth, trainable, optimizer, lr, momentum, lam, reg_layers, fixed_curve, bs,
               x64):
     """(run_steps, evaluate), jit-compiled; cached so repeated runs (other seeds) compile once."""
-    jax, jnp, optax = require_jax()
+    jax, _, optax = require_jax()
     phi_fn = _phi_compiled(*phi)
     t_idx = [l - 1 for l in trainable]
     f_idx = [l - 1 for l in range(1, depth + 1) if l not in trainable]
@@ -191,7 +193,7 @@ def _compiled(widths, phi, batch_norm, depth, trainable, optimizer, lr, momentum
 
 def _run(spec, config, x, y, xt, yt, spe, total, sched, trainable, reg_layers, measure, keep_snapshots,
          snapshot_dir, progress):
-    jax, jnp, optax = require_jax()
+    jax, jnp, _ = require_jax()
     x64 = config.precision is Precision.FLOAT64
     dtype = np.float64 if x64 else np.float32
     net0 = spec.random_network()

@@ -9,7 +9,7 @@ import pathlib
 
 from meanfield.outputs import OutputPathError, check_writable
 
-__all__ = ["check_writable", "check_output_dir", "output_path"]
+__all__ = ["check_output_dir", "check_writable", "output_path"]
 
 
 def output_path(out: str | None, default_name: str) -> pathlib.Path:

@@ -20,17 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manifolds import circle
-from .measure import correlation
-from .network import Network, RandomNetwork
-from .propagate import propagate_iter
+from ..geometry.curves import circle
+from ..geometry.measure import correlation
+from ..geometry.propagate import propagate_iter
+from .network import Network, NetworkError, RandomNetwork
 
 
 def weight_correlation(tau1: float, tau2: float) -> float:
     """rho = sqrt(1 - tau1^2) sqrt(1 - tau2^2) + tau1 tau2 for the family above."""
     for t in (tau1, tau2):
         if not -1 <= t <= 1:
-            raise ValueError(f"tau must lie in [-1, 1], got {t}")
+            raise NetworkError(f"tau must lie in [-1, 1], got {t}")
     return float(np.sqrt(1 - tau1 ** 2) * np.sqrt(1 - tau2 ** 2) + tau1 * tau2)
 
 
@@ -49,14 +49,14 @@ def weight_family(phi, widths, sigma_w: float, sigma_b: float, layer: int, taus,
     """Networks of the App. F family for each tau in ``taus`` (shared W0, W1 and biases)."""
     base = RandomNetwork(phi, widths, sigma_w, sigma_b, seed=seed)
     if not 1 <= layer <= base.depth:
-        raise ValueError(f"layer must be in 1..{base.depth}, got {layer}")
+        raise NetworkError(f"layer must be in 1..{base.depth}, got {layer}")
     rng = np.random.default_rng((np.random.default_rng(seed).integers(2 ** 63), layer))
     w0 = base.weights[layer - 1]
     w1 = rng.standard_normal(w0.shape) * (sigma_w / np.sqrt(w0.shape[1]))
     nets = []
     for tau in taus:
         if not -1 <= tau <= 1:
-            raise ValueError(f"tau must lie in [-1, 1], got {tau}")
+            raise NetworkError(f"tau must lie in [-1, 1], got {tau}")
         weights = list(base.weights)
         weights[layer - 1] = np.sqrt(1 - tau ** 2) * w0 + tau * w1
         nets.append(Network(base.phi, weights, base.biases))
@@ -74,7 +74,7 @@ def simulate_weight_chaos(phi, sigma_w: float, sigma_b: float, q_star: float, *,
     on average, and the same recursion applies.
     """
     if q_star <= sigma_b ** 2:
-        raise ValueError(f"q* = {q_star} must exceed sigma_b^2 = {sigma_b ** 2} to place the circle at q*")
+        raise NetworkError(f"q* = {q_star} must exceed sigma_b^2 = {sigma_b ** 2} to place the circle at q*")
     nets = weight_family(phi, [width] * (depth + 1), sigma_w, sigma_b, layer, (tau1, tau2), seed)
     if layer == 1:
         curve = circle(width, (q_star - sigma_b ** 2) / sigma_w ** 2, n_points, seed=(seed, 1), layer=0)

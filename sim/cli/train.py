@@ -37,15 +37,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from .cli_regions import _widths
+    from .arguments import parse_widths
 
     try:
-        hidden = _widths(args.widths)
-        from .data import load_mnist
-        from .training import NetworkSpec, TrainConfig, measurement_steps, train
-        from .training._deps import require_jax
-
-        from ._output import check_output_dir
+        hidden = parse_widths(args.widths)
+        from ..data import load_mnist
+        from ..training import NetworkSpec, TrainConfig, measurement_steps, train
+        from ..training._deps import require_jax
+        from .output import check_output_dir
 
         out = check_output_dir(args.out, ("history.csv", "history.png"))
         if args.per_epoch < 1:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manifolds import Curve
-from .propagate import propagate_iter
+from ..errors import SimError
+from ..geometry.curves import Curve
+from ..geometry.propagate import propagate_iter
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ def regression_error(features, theta, max_frequency: int, *, ridge: float = 1e-4
     features = np.asarray(features, dtype=np.float64)
     n = features.shape[0]
     if not 1 <= max_frequency < n / 2:
-        raise ValueError(f"max_frequency must be in 1..{(n - 1) // 2} (below the Nyquist limit of {n} "
+        raise SimError(f"max_frequency must be in 1..{(n - 1) // 2} (below the Nyquist limit of {n} "
                          f"samples), got {max_frequency}")
     if ridge < 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge}")
+        raise SimError(f"ridge must be >= 0, got {ridge}")
     u, s, _ = np.linalg.svd(features - features.mean(axis=0), full_matrices=False)
     s2 = s ** 2
     shrink = s2 / (s2 + ridge * s2.sum()) if s2.sum() > 0 else np.zeros_like(s2)
@@ -87,11 +88,11 @@ def output_features(network, curve: Curve, *, activations: bool = True) -> np.nd
     last = None
     for state in propagate_iter(network, curve, order=0):
         last = state.position
-    return network.phi.phi(last) if activations else last
+    return network.activation(last) if activations else last
 
 
 def network_expressivity(network, curve: Curve, max_frequency: int, *, ridge: float = 1e-4) -> FourierFit:
     """Fourier regression error of a network's outputs on a closed curve (Fig. 5C-D)."""
     if not curve.closed:
-        raise ValueError("the Fourier test needs a closed curve sampled uniformly (sim.circle)")
+        raise SimError("the Fourier test needs a closed curve sampled uniformly (sim.circle)")
     return regression_error(output_features(network, curve), curve.theta, max_frequency, ridge=ridge)

@@ -2,7 +2,7 @@
 
 * Trajectory length per layer (Raghu et al. Theorem 1, Fig. 2): the arc length of the
   image z^(d)(t) of an input curve x(t) in layer d, for any phi; the theorem's growth
-  rate (``theorem1_rate``, its O() constant set to 1: a rate, not a bound) and a
+  rate (``raghu_theorem1_rate``, its O() constant set to 1: a rate, not a bound) and a
   rigorous upper bound on the expected per-layer growth (``length_growth_upper_bound``).
 * Transitions (Fig. 3): how often the units of a layer change sign along the curve;
   exact for piecewise-linear phi, where each pre-activation is linear between the
@@ -26,8 +26,9 @@ import numpy as np
 from meanfield.bounds import raghu_trajectory_lower_bound
 from meanfield.nonlinearity import as_nonlinearity
 
-from .network import RandomNetwork
-from .regions import RegionsError, activation_regions_path, piecewise_linear
+from ..networks.network import RandomNetwork
+from ..regions import RegionsError, activation_regions_path, piecewise_linear
+from .sign_changes import count_sign_changes
 
 
 def _points(net, curve) -> np.ndarray:
@@ -95,11 +96,11 @@ def trajectory_length(net, curve) -> TrajectoryLength:
         pts = _linear_pieces(net, pts)[1]
     hs = net.forward(pts)
     lh = [_polyline_length(pts)] + [_polyline_length(h) for h in hs]
-    lx = [lh[0]] + [_polyline_length(np.asarray(net.phi.phi(h), dtype=np.float64)) for h in hs]
+    lx = [lh[0]] + [_polyline_length(np.asarray(net.activation(h), dtype=np.float64)) for h in hs]
     return TrajectoryLength(np.arange(len(lh)), np.array(lh), np.array(lx))
 
 
-def theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
+def raghu_theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
     """factor^d l(x) for d = 0..depth, with factor the per-layer rate of Raghu et al.'s Theorem 1.
 
     The theorem states E[l(z^(d))] >= O(factor^d) l(x) for hard tanh with
@@ -113,15 +114,6 @@ def theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, input_leng
     """
     return np.array([raghu_trajectory_lower_bound(sigma_w, sigma_b, k, d, input_length)
                      for d in range(depth + 1)])
-
-
-def theorem1_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: int, input_length: float) -> np.ndarray:
-    """Old name of :func:`theorem1_rate`, kept for existing callers.
-
-    With the theorem's O() constant set to 1 the result is *not* a lower bound (it lies
-    above measured growth); the name is only kept for compatibility.
-    """
-    return theorem1_rate(sigma_w, sigma_b, k, depth, input_length)
 
 
 def length_growth_upper_bound(sigma_w: float, k_in: int, k_out: int | None = None) -> float:
@@ -197,17 +189,8 @@ def transitions(net, curve, *, level: float = 0.0) -> Transitions:
     for d, h in enumerate(net.forward(x)):
         dev = h - level
         scale = np.abs(h).max(axis=0) + abs(level)
-        sign_changes[d] = _sign_changes(np.sign(dev) * (np.abs(dev) > 1e-9 * scale))
+        sign_changes[d] = count_sign_changes(np.sign(dev) * (np.abs(dev) > 1e-9 * scale)).sum()
     return Transitions(np.arange(1, len(widths) + 1), sign_changes, state_changes)
-
-
-def _sign_changes(signs: np.ndarray) -> int:
-    """Sign changes down the columns of a {-1, 0, 1} array (summed), zeros skipped."""
-    rows = np.arange(signs.shape[0])[:, None]
-    idx = np.maximum.accumulate(np.where(signs != 0, rows, 0), axis=0)
-    filled = np.take_along_axis(signs, idx, axis=0)      # zeros take the previous sign
-    change = (filled[1:] != filled[:-1]) & (filled[:-1] != 0)
-    return int(change.sum())
 
 
 @dataclass(frozen=True)

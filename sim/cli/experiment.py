@@ -43,8 +43,8 @@ def _fail(msg: str) -> int:
 
 
 def run(args) -> int:
-    from .experiments import EXPERIMENTS, get, run_experiment
-    from ._output import check_output_dir
+    from ..experiments import EXPERIMENTS, get, run_experiment
+    from .output import check_output_dir
 
     if args.list:
         for name, exp in EXPERIMENTS.items():
@@ -58,7 +58,7 @@ def run(args) -> int:
         exp = get(args.name)
         out = check_output_dir(args.out, (f"{args.name}.csv", f"{args.name}.png"))
         if exp.needs_mnist:
-            from .data import load_mnist
+            from ..data import load_mnist
 
             load_mnist(args.data)          # a missing or corrupt file fails here, before any run starts
         result = run_experiment(args.name, quick=args.quick, data=args.data, workers=args.workers,

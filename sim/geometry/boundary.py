@@ -12,7 +12,8 @@ restricted to the tangent plane.  A positive eigenvalue along v means G grows al
 the tangent geodesic, so the boundary bends away from grad G there (G = |x|^2 - r^2,
 a sphere, has all principal curvatures +1/r).
 
-The gradient and Hessian are exact, by second-order forward mode: every layer carries
+The gradient and Hessian are exact, by second-order forward mode (``Network.forward_mode``
+along the N0 coordinate directions): every layer carries
 the Jacobian J^l = dh^l/dx (N_l x N0) and the second derivatives H^l = d^2h^l/dx dx
 (N_l x N0 x N0),
 
@@ -28,48 +29,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SimError
-from .network import RandomNetwork
+from ..errors import SimError
+from ..networks.network import RandomNetwork
 
 
 class BoundaryError(SimError):
     """No point of the decision boundary could be found from the given start."""
 
 
+def _last_layer(network, x, order: int):
+    """The last layer's jet at the single point x, along the N0 coordinate directions."""
+    x = np.asarray(x, dtype=np.float64)
+    directions = np.eye(x.shape[0])[:, None, :]         # dx^0/dx_i = e_i: (N0, 1, N0)
+    *_, last = network.forward_mode(x[None], directions, order=order)
+    return last
+
+
 def classifier_value_and_gradient(network, beta, beta0: float, x) -> tuple[float, np.ndarray]:
     """G(x) and grad G(x) by first-order forward mode (one Jacobian per layer)."""
-    x = np.asarray(x, dtype=np.float64)
-    phi = network.phi
-    h = network.weights[0] @ x + network.biases[0]
-    jac = network.weights[0]
-    for w, b in zip(network.weights[1:], network.biases[1:]):
-        jac = w @ (phi.dphi(h)[:, None] * jac)
-        h = w @ phi.phi(h) + b
-    g = float(np.asarray(beta) @ phi.phi(h) - beta0)
-    return g, (np.asarray(beta) * phi.dphi(h)) @ jac
+    beta = np.asarray(beta, dtype=np.float64)
+    last = _last_layer(network, x, order=1)
+    h, jac = last.h[0], last.dh[:, 0, :].T               # dh^D/dx: (N_D, N0)
+    g = float(beta @ network.activation(h) - beta0)
+    return g, (beta * network.activation_slope(h)) @ jac
 
 
 def classifier_hessian(network, beta, beta0: float, x) -> tuple[float, np.ndarray, np.ndarray]:
     """G(x), grad G and the exact Hessian d^2G/dx dx^T by second-order forward mode."""
-    x = np.asarray(x, dtype=np.float64)
-    phi = network.phi
-    n0 = x.shape[0]
-    h = network.weights[0] @ x + network.biases[0]
-    jac = network.weights[0].astype(np.float64)
-    hess = np.zeros((h.shape[0], n0, n0))
-    layers = list(zip(network.weights[1:], network.biases[1:]))
-    for w, b in layers + [(None, None)]:
-        d1, d2 = phi.dphi(h), phi.d2phi(h)
-        # second derivatives of the activations x^l = phi(h^l)
-        hx = d2[:, None, None] * (jac[:, :, None] * jac[:, None, :]) + d1[:, None, None] * hess
-        jx = d1[:, None] * jac
-        if w is None:
-            beta = np.asarray(beta, dtype=np.float64)
-            value = float(beta @ phi.phi(h) - beta0)
-            return value, beta @ jx, np.tensordot(beta, hx, axes=1)
-        hess = (w @ hx.reshape(hx.shape[0], -1)).reshape(w.shape[0], n0, n0)
-        jac = w @ jx
-        h = w @ phi.phi(h) + b
+    beta = np.asarray(beta, dtype=np.float64)
+    last = _last_layer(network, x, order=2)
+    h, jac, hess = last.h[0], last.dh[:, 0, :].T, last.d2h[:, :, 0, :]    # hess: (N0, N0, N_D)
+    d1 = network.activation_slope(h)
+    d2 = network.activation_second_derivative(h)
+    # G = beta . phi(h^D) - beta0: one more step of the chain rule, contracted with beta
+    grad = (beta * d1) @ jac
+    second = np.einsum("i,ai,bi->ab", beta * d2, jac.T, jac.T) + hess @ (beta * d1)
+    return float(beta @ network.activation(h) - beta0), grad, second
 
 
 def find_boundary_point(network, beta, beta0: float, x0, *, tol: float = 1e-10,
@@ -162,7 +157,7 @@ def boundary_curvatures(phi, sigma_w: float, sigma_b: float, *, input_width: int
     depths = np.asarray(depths, dtype=int)
     k = int(k)
     if input_width - 1 < 2 * k:
-        raise ValueError(f"input_width - 1 = {input_width - 1} principal curvatures cannot give {k} largest "
+        raise BoundaryError(f"input_width - 1 = {input_width - 1} principal curvatures cannot give {k} largest "
                          f"and {k} smallest; use input_width >= {2 * k + 1} or smaller k")
     all_curv, top, bottom = [], [], []
     for d in depths:
@@ -182,5 +177,5 @@ def boundary_curvatures(phi, sigma_w: float, sigma_b: float, *, input_width: int
         top.append(rows[:, :k].mean(axis=0))
         bottom.append(rows[:, ::-1][:, :k].mean(axis=0))
     if progress:
-        print("", file=sys.stderr)
+        print(file=sys.stderr)
     return BoundaryCurvatures(depths, tuple(all_curv), np.array(top), np.array(bottom))

@@ -172,7 +172,7 @@ def _finish(summary) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .sweeps import Grid, run_sweep
+    from ..sweeps import Grid, run_sweep
 
     try:
         grid = Grid.rows([])
@@ -210,11 +210,12 @@ def _cmd_validate(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .sweeps import validate as sv
+    from ..sweeps import validate as sv
 
     try:
-        grid = sv.validate_grid(args.phi, _list(args.sigma_w, "--sigma-w", float), _list(args.sigma_b, "--sigma-b", float),
-                                _list(args.widths, "--widths", int), args.depth, args.seeds, n_points=args.points)
+        grid = sv.validate_grid(args.phi, _list(args.sigma_w, "--sigma-w", float),
+                                _list(args.sigma_b, "--sigma-b", float), _list(args.widths, "--widths", int),
+                                args.depth, args.seeds, n_points=args.points)
         out = _figure_path(args)
         summary = sv.run_validate_sweep(grid, args.store, **_where(args))
         table = sv.error_table(args.store)
@@ -229,7 +230,7 @@ def _cmd_regions(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .sweeps import regions as sr
+    from ..sweeps import regions as sr
 
     try:
         depths = _list(args.depths, "--depths", int)
@@ -251,7 +252,7 @@ def _cmd_regions(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .sweeps import export_csv
+    from ..sweeps import export_csv
 
     try:
         n = export_csv(args.store, args.csv)
@@ -265,9 +266,9 @@ def _cmd_plot(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .sweeps import SweepStore
-    from .sweeps import regions as sr
-    from .sweeps import validate as sv
+    from ..sweeps import SweepStore
+    from ..sweeps import regions as sr
+    from ..sweeps import validate as sv
 
     try:
         with SweepStore.open(args.store) as st:
@@ -290,7 +291,7 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_status(args) -> int:
-    from .sweeps import SweepStore, TaskStatus
+    from ..sweeps import SweepStore, TaskStatus
 
     try:
         with SweepStore.open(args.store) as st:

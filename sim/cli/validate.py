@@ -97,8 +97,9 @@ def _error(message: str, code: int) -> int:
 
 
 def run(args) -> int:
-    from ._output import check_writable, output_path
-    from .validate import check_memory, validate
+    from ..validation.memory import check_memory
+    from ..validation.validate import validate
+    from .output import check_writable, output_path
 
     try:
         out = output_path(args.out, _default_name(args.phi, args.sigma_w, args.sigma_b))

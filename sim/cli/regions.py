@@ -19,25 +19,7 @@ from __future__ import annotations
 import math
 import sys
 
-
-def _floats(text: str, n: int, name: str) -> tuple:
-    try:
-        vals = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ValueError(f"{name} must be {n} comma-separated numbers, got {text!r}") from None
-    if len(vals) != n:
-        raise ValueError(f"{name} must be {n} comma-separated numbers, got {text!r}")
-    return vals
-
-
-def _widths(text: str) -> list:
-    try:
-        widths = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--widths must be comma-separated integers such as 32,32,32, got {text!r}") from None
-    if not widths or min(widths) < 1:
-        raise ValueError(f"--widths must be positive integers, got {text!r}")
-    return widths
+from .arguments import parse_floats, parse_widths
 
 
 def add_parser(subparsers) -> None:
@@ -55,7 +37,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--sigma-w", type=float, default=math.sqrt(2), help="weight std sigma_w (default sqrt(2), He)")
     p.add_argument("--sigma-b", type=float, default=0.1, help="bias std sigma_b (default 0.1)")
     p.add_argument("--n-in", type=int, default=2, help="input dimension (default 2: the plane is the input space)")
-    p.add_argument("--box", default="-100,100,-100,100", help="counting box s_min,s_max,t_min,t_max (write --box=-5,5,-5,5: the value starts with -)")
+    p.add_argument("--box", default="-100,100,-100,100", 
+                   help="counting box s_min,s_max,t_min,t_max (write --box=-5,5,-5,5: the value starts with -)")
     p.add_argument("--view", default="-1,1,-1,1", help="plotted window, e.g. --view=-1,1,-1,1")
     p.add_argument("--out", default=None,
                    help="plot file, or a directory (existing, or ending in '/') to write the default name into "
@@ -74,14 +57,14 @@ def run(args) -> int:
 
     from meanfield import bounds
 
-    from ._output import check_writable, output_path
-    from .network import RandomNetwork
-    from .regions import activation_regions_2d
+    from ..networks.network import RandomNetwork
+    from ..regions import activation_regions_2d
+    from .output import check_writable, output_path
 
     try:
-        widths = _widths(args.widths)
-        box = _floats(args.box, 4, "--box")
-        view = _floats(args.view, 4, "--view")
+        widths = parse_widths(args.widths)
+        box = parse_floats(args.box, 4, "--box")
+        view = parse_floats(args.view, 4, "--view")
         for name, (a0, a1, b0, b1) in (("--box", box), ("--view", view)):
             if not (a0 < a1 and b0 < b1 and all(map(math.isfinite, (a0, a1, b0, b1)))):
                 raise ValueError(f"{name} must be finite s_min,s_max,t_min,t_max with s_min < s_max and "

@@ -19,25 +19,12 @@ from scipy.optimize import minimize
 
 from meanfield.nonlinearity import as_nonlinearity
 
-from .manifolds import Curve
-from .measure import euclidean_length
-from .network import Network
-from .propagate import propagate_iter
-
-
-def _count_sign_changes(values: np.ndarray, closed: bool) -> np.ndarray:
-    """Sign changes along axis 0 of each column (zeros skipped), cyclic if ``closed``."""
-    counts = np.zeros(values.shape[1], dtype=int)
-    for j in range(values.shape[1]):
-        s = np.sign(values[:, j])
-        s = s[s != 0]
-        if len(s) < 2:
-            continue
-        if closed:
-            counts[j] = int(np.sum(s != np.roll(s, -1)))
-        else:
-            counts[j] = int(np.sum(s[1:] != s[:-1]))
-    return counts
+from ..errors import SimError
+from ..geometry.curves import Curve
+from ..geometry.measure import euclidean_length
+from ..geometry.propagate import propagate_iter
+from ..networks.network import Network
+from .sign_changes import count_sign_changes
 
 
 def sign_changes(curve: Curve, *, n_directions: int = 2000, seed=0) -> int:
@@ -58,7 +45,7 @@ def sign_changes(curve: Curve, *, n_directions: int = 2000, seed=0) -> int:
     basis = vt[:rank]
     rng = np.random.default_rng(seed)
     w = np.vstack([np.eye(rank), rng.standard_normal((n_directions, rank))]) @ basis
-    changes = _count_sign_changes(v @ w.T, curve.closed)
+    changes = count_sign_changes(v @ w.T, closed=curve.closed)
     k = int(changes.max())
     return max(k - 1, 0) if curve.closed else k
 
@@ -70,12 +57,12 @@ def activation_lengths(network, curve: Curve) -> np.ndarray:
     """
     out = []
     for state in propagate_iter(network, curve, order=1):
-        dx = network.phi.dphi(state.position) * state.velocity
+        dx = network.activation_slope(state.position) * state.velocity
         out.append(euclidean_length(curve.theta, dx, closed=curve.closed))
     return np.array(out)
 
 
-def theorem1_bound(N1: int, s: int, R: float) -> float:
+def poole_shallow_length_bound(N1: int, s: int, R: float) -> float:
     """N1 (1 + s) R, from ``meanfield.bounds.shallow_length_bound`` (Theorem 1)."""
     from meanfield.bounds import shallow_length_bound
 
@@ -103,7 +90,7 @@ def optimised_shallow_network(phi, curve: Curve, n_hidden: int, *, gain: float =
     Needs a curve given as an input x^0 (``curve.layer == 0``).
     """
     if curve.layer != 0:
-        raise ValueError("optimised_shallow_network needs an input curve (layer=0), not one placed in h^1")
+        raise SimError("optimised_shallow_network needs an input curve (layer=0), not one placed in h^1")
     nl = as_nonlinearity(phi)
     n_hidden = int(n_hidden)
     x = np.asarray(curve.position)
@@ -140,7 +127,7 @@ class ShallowCheck:
         return bool(np.all(self.random_lengths <= self.bound) and self.optimised_length <= self.bound)
 
 
-def check_theorem1(phi, curve: Curve, n_hidden: int, *, sigma_ws=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+def check_poole_theorem1(phi, curve: Curve, n_hidden: int, *, sigma_ws=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
                    sigma_b: float = 0.3, seed=0, optimise: bool = True) -> ShallowCheck:
     """Lengths of random and optimised shallow networks on ``curve`` against N1 (1 + s) R.
 
@@ -148,16 +135,16 @@ def check_theorem1(phi, curve: Curve, n_hidden: int, *, sigma_ws=(0.5, 1.0, 2.0,
     ``sigma_ws``; s is measured with :func:`sign_changes`.  phi must be monotone with a
     finite range (the hypotheses of Theorem 1).
     """
-    from .network import RandomNetwork
+    from ..networks.network import RandomNetwork
 
     nl = as_nonlinearity(phi)
     if not nl.is_monotone or not np.isfinite(nl.range):
-        raise ValueError(f"Theorem 1 needs a monotone phi with bounded range; {nl.name} has "
+        raise SimError(f"Theorem 1 needs a monotone phi with bounded range; {nl.name} has "
                          f"monotone={nl.is_monotone}, range={nl.range}")
     if curve.layer != 0:
-        raise ValueError("Theorem 1 is about input curves: build the curve with layer=0")
+        raise SimError("Theorem 1 is about input curves: build the curve with layer=0")
     s = sign_changes(curve, seed=seed)
-    bound = theorem1_bound(n_hidden, s, nl.range)
+    bound = poole_shallow_length_bound(n_hidden, s, nl.range)
     widths = [curve.width, int(n_hidden)]
     randoms = np.array([activation_lengths(RandomNetwork(nl, widths, sw, sigma_b, seed=(seed, i)), curve)[0]
                         for i, sw in enumerate(sigma_ws)])

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .manifolds import Curve
+from ..errors import SimError
+from .curves import Curve
 from .propagate import propagate_iter
-
 
 # ----------------------------------------------------------------------------- points
 
@@ -70,11 +70,11 @@ def perturbation_growth(network, layer: int, h_prev, *, n_perturbations: int | N
     (n,) array, one growth factor per point.
     """
     if not 2 <= layer <= network.depth:
-        raise ValueError(f"layer must be in 2..{network.depth} (the Jacobian of h^l w.r.t. h^(l-1)), "
+        raise SimError(f"layer must be in 2..{network.depth} (the Jacobian of h^l w.r.t. h^(l-1)), "
                          f"got {layer}")
     w = network.weights[layer - 1]
     h_prev = np.asarray(h_prev, dtype=network.dtype)
-    d = np.asarray(network.phi.dphi(h_prev), dtype=np.float64)
+    d = np.asarray(network.activation_slope(h_prev), dtype=np.float64)
     n_in = w.shape[1]
     if n_perturbations is None:
         column_norms2 = np.einsum("ij,ij->j", w, w)
@@ -94,7 +94,7 @@ def metric(velocity) -> np.ndarray:
     return np.einsum("...i,...i->...", v, v)
 
 
-def curvature(velocity, acceleration) -> np.ndarray:
+def measured_curvature(velocity, acceleration) -> np.ndarray:
     """Extrinsic curvature kappa = (v.v)^{-3/2} sqrt((v.v)(a.a) - (v.a)^2) (Poole Sec. 4).
 
     Computed as sqrt(g_G / g_E) with g_G = |a_perp|^2 / |v|^2 (:func:`gauss_metric`), a_perp
@@ -111,7 +111,7 @@ def normalised_metric(velocity) -> np.ndarray:
 
 def normalised_curvature2(velocity, acceleration) -> np.ndarray:
     """kappa_bar^2 = N kappa^2 (the quantity of Poole eq. 8)."""
-    return np.shape(velocity)[-1] * curvature(velocity, acceleration) ** 2
+    return np.shape(velocity)[-1] * measured_curvature(velocity, acceleration) ** 2
 
 
 def gauss_metric(velocity, acceleration) -> np.ndarray:
@@ -153,7 +153,7 @@ def euclidean_length(theta, velocity, *, closed: bool) -> float:
 
 def grassmannian_length(theta, velocity, acceleration, *, closed: bool) -> float:
     """L_G = int sqrt(g_G) dtheta with g_G = kappa^2 g_E (Poole Sec. 4), from v and a."""
-    g_g = curvature(velocity, acceleration) ** 2 * metric(velocity)
+    g_g = measured_curvature(velocity, acceleration) ** 2 * metric(velocity)
     return _integrate(theta, np.sqrt(g_g), closed)
 
 

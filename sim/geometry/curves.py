@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SimError
+from ..errors import SimError
 
 
 class CurveError(SimError):
