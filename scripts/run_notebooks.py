@@ -26,12 +26,16 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def notebook_paths(names: list[str]) -> list[pathlib.Path]:
-    """Notebooks named (stem or file name; all when none), in order; ValueError names an unknown one."""
+    """Notebooks named (a stem or file name in notebooks/, or a path to an .ipynb file; all of notebooks/ when
+    none), in order; ValueError names an unknown one."""
     available = {p.stem: p for p in sorted(NOTEBOOKS.glob("*.ipynb"))}
     if not names:
         return list(available.values())
     paths = []
     for name in names:
+        if name.endswith(".ipynb") and pathlib.Path(name).is_file():
+            paths.append(pathlib.Path(name).resolve())
+            continue
         stem = pathlib.Path(name).name.removesuffix(".ipynb")
         if stem not in available:
             raise ValueError(f"no notebook {name!r} in notebooks/; choose from: {', '.join(available)}")
@@ -55,7 +59,7 @@ def count_figures(nb) -> int:
 
 
 def run_one(path: pathlib.Path, out_dir: pathlib.Path, timeout: int):
-    """Execute one notebook in notebooks/ (its relative paths hold); write the executed copy; return
+    """Execute one notebook in its own folder (so its relative paths hold); write the executed copy; return
     (executed path, number of figures, error line or None)."""
     import nbformat
     from nbclient import NotebookClient
@@ -63,7 +67,7 @@ def run_one(path: pathlib.Path, out_dir: pathlib.Path, timeout: int):
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+                            resources={"metadata": {"path": str(path.parent)}})
     error = None
     try:
         client.execute()
