@@ -28,7 +28,7 @@ FENCE = "````"  # four backticks: the output itself contains ``` fences
 def command_output(args: list[str]) -> str:
     env = dict(os.environ, MEANFIELD_PROGRESS="0")
     done = subprocess.run([sys.executable, "-m", "meanfield", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"meanfield {' '.join(args)} failed (exit {done.returncode}): "
                            f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no message'}")
@@ -37,7 +37,7 @@ def command_output(args: list[str]) -> str:
 
 def block_pattern(block_id: str) -> re.Pattern:
     return re.compile(rf"(<!-- BEGIN generated: {re.escape(block_id)} -->\n)(.*?)(<!-- END generated: "
-                      rf"{re.escape(block_id)} -->)", re.S)
+                      rf"{re.escape(block_id)} -->)", re.DOTALL)
 
 
 def regenerate(text: str, outputs: dict[str, str]) -> str:
@@ -46,7 +46,7 @@ def regenerate(text: str, outputs: dict[str, str]) -> str:
         if not pattern.search(text):
             raise RuntimeError(f"{DOC.relative_to(ROOT)} has no block {block_id!r}: add the BEGIN/END markers")
         body = f"{FENCE}markdown\n{output}{FENCE}\n"
-        text = pattern.sub(lambda m: m.group(1) + body + m.group(3), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(3), text)
     return text
 
 

@@ -108,8 +108,8 @@ def main(argv=None) -> int:
     if args.timeout <= 0:
         return usage_error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     try:
-        import nbclient  # noqa: F401
         import ipykernel  # noqa: F401
+        import nbclient  # noqa: F401
     except ImportError as exc:
         return usage_error(f"needs the notebooks extra ({exc.name} is missing): pip install -e '.[notebooks]'")
     try:
