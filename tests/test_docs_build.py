@@ -61,6 +61,11 @@ def site(tmp_path_factory):
     return out
 
 
+def test_docs_tools_are_installed():
+    require_doc_tools()
+    assert (ROOT / "mkdocs.yml").is_file()
+
+
 @pytest.mark.slow
 def test_every_public_module_has_an_api_page(site):
     modules = public_modules()
@@ -105,3 +110,23 @@ def test_docs_name_papers_by_arxiv_number_not_local_paths():
                           ("On the expressive power of deep neural networks", "1606.05336"),
                           ("Deep ReLU networks have surprisingly few activation patterns", "1906.00904")):
         assert title in index and f"arXiv:{number}" in index and f"https://arxiv.org/abs/{number}" in index
+
+
+@pytest.mark.slow
+def test_docstring_rest_markup_is_rendered_as_markdown_math_and_code(site):
+    page = (site / "reference" / "meanfield" / "reference" / "index.html").read_text()
+    assert ":math:" not in page and ".. math::" not in page and ":class:" not in page
+    assert '<div class="arithmatex">' in page and '<span class="arithmatex">' in page
+
+
+def test_rest_roles_to_markdown():
+    require_doc_tools()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from griffe_rst_roles import to_markdown
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    text = ("Uses :math:`q^*` of :class:`~meanfield.MeanField` (:func:`meanfield.critical_sigma_w`).\n\n"
+            "    .. math:: a = b\n              + c,\n\n    then.\n\n.. math::\n\n    x = y\n\nEnd.")
+    assert to_markdown(text) == ("Uses $q^*$ of `MeanField` (`meanfield.critical_sigma_w`).\n\n"
+                                 "    $$\n    a = b\n    + c,\n    $$\n\n    then.\n\n$$\nx = y\n$$\n\nEnd.")
