@@ -130,3 +130,35 @@ def test_rest_roles_to_markdown():
             "    .. math:: a = b\n              + c,\n\n    then.\n\n.. math::\n\n    x = y\n\nEnd.")
     assert to_markdown(text) == ("Uses $q^*$ of `MeanField` (`meanfield.critical_sigma_w`).\n\n"
                                  "    $$\n    a = b\n    + c,\n    $$\n\n    then.\n\n$$\nx = y\n$$\n\nEnd.")
+
+
+def _script(name: str):
+    import importlib
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+def test_derivations_page_has_each_generated_block_once():
+    gen = _script("derivations_cli_output")
+    text = (ROOT / "docs" / "derivations.md").read_text()
+    for block_id, args in gen.BLOCKS.items():
+        assert len(gen.block_pattern(block_id).findall(text)) == 1, block_id
+        # the block shows the command it names: `meanfield derive tanh` starts with its title line
+        body = gen.block_pattern(block_id).search(text).group(2)
+        assert body.startswith("````markdown\n# Mean-field derivation for `tanh`\n") and body.endswith("````\n")
+        assert args == ["derive", "tanh"]
+
+
+def test_regenerate_replaces_only_the_marked_block():
+    gen = _script("derivations_cli_output")
+    doc = ("intro\n<!-- BEGIN generated: derive-tanh -->\nstale\n<!-- END generated: derive-tanh -->\n"
+           "outro ```` kept\n")
+    new = gen.regenerate(doc, {"derive-tanh": "# fresh\n\n```\ncode\n```\n"})
+    assert new == ("intro\n<!-- BEGIN generated: derive-tanh -->\n````markdown\n# fresh\n\n```\ncode\n```\n"
+                   "````\n<!-- END generated: derive-tanh -->\noutro ```` kept\n")
+    assert gen.regenerate(new, {"derive-tanh": "# fresh\n\n```\ncode\n```\n"}) == new
+    with pytest.raises(RuntimeError, match="no block 'other'"):
+        gen.regenerate(doc, {"other": "x\n"})
