@@ -63,7 +63,11 @@ def run_one(path: pathlib.Path, out_dir: pathlib.Path, timeout: int):
     (executed path, number of figures, error line or None)."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+    )
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -75,6 +79,8 @@ def run_one(path: pathlib.Path, out_dir: pathlib.Path, timeout: int):
         failed = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
                        and any(o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
         error = f"cell {failed}: {exc.ename}: {exc.evalue}".splitlines()[0]
+    except (CellTimeoutError, DeadKernelError, RuntimeError) as exc:  # timeout, crash, kernel never started
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / path.name
     nbformat.write(nb, executed)

@@ -128,3 +128,20 @@ def test_notebooks_save_figures_only_when_asked_and_never_hide_them():
             guard = next(lines[j] for j in range(i - 1, -1, -1)
                          if lines[j].strip() and len(lines[j]) - len(lines[j].lstrip()) < indent)
             assert guard.strip() == "if WRITE_FIGURES:", f"{path.name}: unguarded savefig: {lines[i].strip()}"
+
+
+def test_a_failing_notebook_is_reported_by_cell_and_exit_1(tmp_path):
+    require_notebook_tools()
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "ok", "metadata": {}, "outputs": [],
+                     "source": "x = 1"},
+                    {"cell_type": "code", "execution_count": None, "id": "bad", "metadata": {}, "outputs": [],
+                     "source": "raise ValueError('broken on purpose')"}],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "broken.ipynb"
+    path.write_text(json.dumps(nb))
+    done = run("--quick", "--out", tmp_path / "out", path)
+    assert done.returncode == 1
+    assert "FAILED" in done.stdout and "cell 1: ValueError: broken on purpose" in done.stdout
+    assert "0 ran, 1 failed" in done.stdout
+    assert (tmp_path / "out" / "broken.ipynb").is_file()  # the executed copy, error included, for a look
