@@ -42,16 +42,16 @@ def main() -> None:
         rng = np.random.default_rng(2)
         blocks = [rng.standard_normal((n, width)).astype(dtype) for _ in range(3)]
 
-        def floor():  # the three products per layer, nothing else
+        def floor(net=net, blocks=blocks):  # the three products per layer, nothing else
             for w in net.weights[1:]:
                 for b in blocks:
                     b @ w.T
 
-        def propagate():
+        def propagate(net=net, curve=curve):
             for _ in sim.propagate_iter(net, curve, order=2):
                 pass
 
-        def positions_only():
+        def positions_only(net=net, curve=curve):
             for _ in sim.propagate_iter(net, curve, order=0):
                 pass
 

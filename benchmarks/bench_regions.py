@@ -107,9 +107,9 @@ def bench_2d(quick: bool) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for depth, width in configs:
         net = RandomNetwork("relu", [2] + [width] * depth, math.sqrt(2), 0.1, seed=0)
-        res, t = timed(lambda: activation_regions_2d(net, ZERO, E1, E2, BOX), repeat=3)
+        res, t = timed(lambda net=net: activation_regions_2d(net, ZERO, E1, E2, BOX), repeat=3)
         if res.count <= 20000:
-            base, tb = timed(lambda: baseline_count(net))
+            base, tb = timed(lambda net=net: baseline_count(net))
             assert base == res.count, (depth, width, base, res.count)
             base_cols = f"{tb:.2f} | {base / tb:,.0f} | {tb / t:.0f}x"
         else:
@@ -127,7 +127,7 @@ def bench_1d(quick: bool) -> None:
     runs = {m: (lambda m=m: activation_regions_1d(net, a, b, method=m)) for m in ("low_rank", "dense")}
     times = {m: [] for m in runs}
     out = {}
-    for m, f in runs.items():
+    for f in runs.values():
         f()                                              # compile
     for _ in range(7):                                   # interleaved: both see the same machine load
         for m, f in runs.items():

@@ -112,7 +112,8 @@ def main():
     print(f"| layer map + chi_c, {a.points} random points, tanh | {to:.2f} s (tables {tt:.2f} s of it), "
           f"max err {eo:.1e} | "
           f"{tb:.1f} s, max err {eb:.1e} (numpy Gauss-Hermite 100x100 nodes, timed on "
-          f"{a.ref_points} points and scaled) | error: relative in q', chi_c, absolute in c'; reference: nested adaptive quadrature at 1e-13 |")
+          f"{a.ref_points} points and scaled) | error: relative in q', chi_c, absolute in c'; "
+          f"reference: nested adaptive quadrature at 1e-13 |")
     for spec in ("tanh", "x*tanh(x)"):
         t = bench_grid(spec, nw, nb)
         print(f"| phase diagram {nw}x{nb} (q*, c*, chi1, chi2, xi, depth), {spec} | {t:.1f} s | - | warm |")

@@ -9,8 +9,15 @@ from importlib.metadata import version as _version
 from .closed_forms import KnownKernel, known_kernel
 from .critical import CriticalLine, CriticalPoint, critical_line, critical_points, critical_sigma_w
 from .derivation import Derivation, derive  # a module of another name: importing it never rebinds derive
-from .errors import (DivergentIntegralError, MeanFieldError, MultipleCriticalPointsError, NoCriticalPointError,
-                     NoFixedPointError, NotConvergedError, UndefinedQuantityError)
+from .errors import (
+    DivergentIntegralError,
+    MeanFieldError,
+    MultipleCriticalPointsError,
+    NoCriticalPointError,
+    NoFixedPointError,
+    NotConvergedError,
+    UndefinedQuantityError,
+)
 from .expression import ExpressionError, parse_expression
 from .mean_field import Curvature, DepthScales, FixedPoint, FixedPoints, MeanField
 from .nonlinearity import Nonlinearity, registry_names

@@ -145,8 +145,8 @@ def test_version_is_the_one_in_pyproject(capsys):
 @pytest.mark.slow
 def test_cli_phase_default_output_name_is_unique(tmp_path):
     r = subprocess.run([sys.executable, "-m", "meanfield", "phase", "x*tanh(x)", "--sigma-w", "0.8,1.2",
-                        "--sigma-b", "0.3", "--no-correlations", "--quiet"], capture_output=True, text=True, check=False,
-                       cwd=tmp_path)
+                        "--sigma-b", "0.3", "--no-correlations", "--quiet"], capture_output=True, text=True,
+                       check=False, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     prefix = default_prefix("phase", "x*tanh(x)", registry_names())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(prefix + s for s in (".csv", ".npz", ".png"))

@@ -6,9 +6,24 @@ import pathlib
 import numpy as np
 import pytest
 
-from sim.data import (BadMagicError, CorruptFileError, DataNotFoundError, LabelRangeError, Problem,
-                      SizeMismatchError, TruncatedFileError, WrongDimensionsError, corrupt_labels, load_cifar10,
-                      load_mnist, random_points_2d, read_idx, scale_to_unit, train_test_split, write_idx)
+from sim.data import (
+    BadMagicError,
+    CorruptFileError,
+    DataNotFoundError,
+    LabelRangeError,
+    Problem,
+    SizeMismatchError,
+    TruncatedFileError,
+    WrongDimensionsError,
+    corrupt_labels,
+    load_cifar10,
+    load_mnist,
+    random_points_2d,
+    read_idx,
+    scale_to_unit,
+    train_test_split,
+    write_idx,
+)
 from sim.data.errors import BadCompressionError
 from sim.errors import SimError
 

@@ -19,8 +19,8 @@ import sympy as sp
 
 import meanfield as mf
 from meanfield import reference as R
-from meanfield.codes import Kind
 from meanfield.closed_forms import Q1, Q2, known_kernel
+from meanfield.codes import Kind
 from meanfield.derivation import SIGMA_B, SIGMA_W, C, Outcome, Q, _run_attempts, derive
 
 

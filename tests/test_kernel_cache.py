@@ -60,7 +60,8 @@ def _touch(path: pathlib.Path, age_s: float = 0.0):
 def test_prune_removes_old_versions_and_crashed_temporaries_only(tmp_path):
     d, week = tmp_path, 8 * 86400
     cur = kernels._TEMPLATE_HASH
-    keep = [_touch(d / f"nl_aaaa_{cur}.py", week), _touch(d / "__pycache__" / f"nl_aaaa_{cur}.expect1-5.py311.nbi", week),
+    keep = [_touch(d / f"nl_aaaa_{cur}.py", week),
+            _touch(d / "__pycache__" / f"nl_aaaa_{cur}.expect1-5.py311.nbi", week),
             _touch(d / "nl_bbbb_0123456789.py"),                 # another version, but in use today
             _touch(d / ".nl_cccc_x1y2.tmp"),                     # being written now
             _touch(d / "notes.txt", week)]                       # not ours

@@ -22,7 +22,8 @@ def test_velocity_and_acceleration_match_finite_differences_of_forward(phi):
     layers = propagate(net, curve)
     theta = curve.theta
     eps_v, eps_a = 1e-5, 1e-3
-    f = lambda t: net.forward(_circle_points(width, q, t, seed))
+    def f(t):
+        return net.forward(_circle_points(width, q, t, seed))
     fp, fm = f(theta + eps_v), f(theta - eps_v)
     gp, g0, gm = f(theta + eps_a), f(theta), f(theta - eps_a)
     for l, state in enumerate(layers):

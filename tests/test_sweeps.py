@@ -267,7 +267,7 @@ def test_unreachable_scheduler_is_a_one_line_error(tmp_path):
     port = free_port()  # nothing listens there
     r = subprocess.run([sys.executable, "-m", "meanfield.cli", "sweep", "run", MOMENTS, "-p", "n=3", "--store",
                         str(store), "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2"],
-                       capture_output=True, text=True, timeout=120, check=False)  # the timeout only guards against a hang
+                       capture_output=True, text=True, timeout=120, check=False)  # timeout: only against a hang
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2 s" in r.stderr
     assert not store.exists()

@@ -65,7 +65,8 @@ def test_table_hermite_coefficients_match_mpmath():
         s = mp.sqrt(q)
         for n in (1, 3, 7, 15, 31):
             # a_n = E[tanh(sqrt(q) z) He_n(z)] / sqrt(n!),  He_n(z) = 2^(-n/2) H_n(z / sqrt 2)
-            f = lambda z, s=s, n=n: mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
+            def f(z, s=s, n=n):
+                return mp.tanh(s * z) * mp.hermite(n, z / mp.sqrt(2)) * mp.exp(-z * z / 2)
             with mp.workdps(25):
                 ref = mp.quad(f, mp.linspace(-14, 14, 29)) / mp.sqrt(2 * mp.pi * 2 ** n * mp.factorial(n))
             assert abs(coef[n] - float(ref)) < 1e-13
@@ -87,8 +88,10 @@ def _erf_c_star(sw, sb, q):
     arcsin(2qc / (1+2q)), the form in which q* = V(q*) holds exactly, as in the kernels."""
     with mp.workdps(40):
         q, sw, sb = mp.mpf(q), mp.mpf(sw), mp.mpf(sb)
-        K = lambda c: 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q))
-        f = lambda c: 1 - sw ** 2 * (K(1) - K(c)) / q - c
+        def K(c):
+            return 2 / mp.pi * mp.asin(2 * q * c / (1 + 2 * q))
+        def f(c):
+            return 1 - sw ** 2 * (K(1) - K(c)) / q - c
         lo, hi = mp.mpf(0), 1 - mp.mpf(10) ** -25      # f(lo) > 0 > f(hi) in the chaotic phase
         assert f(lo) > 0 > f(hi)
         for _ in range(120):                             # bisection: 1e-36

@@ -13,10 +13,25 @@ import sim  # noqa: E402
 from meanfield.cli import main as cli_main  # noqa: E402
 from meanfield.nonlinearity import Nonlinearity  # noqa: E402
 from sim.data import Dataset, random_points_2d  # noqa: E402
-from sim.training import (DivergedError, MissingDependencyError, NetworkSpec, TrainConfig,  # noqa: E402
-                          TrainingError, evaluate_network, forward, init_bn_state, init_params, jax_phi,
-                          load_snapshot, loss, measurement_steps, sigma_w_for_weight_scale, to_network, train,
-                          trajectory_reg_term)
+from sim.training import (  # noqa: E402
+    DivergedError,
+    MissingDependencyError,
+    NetworkSpec,
+    TrainConfig,
+    TrainingError,
+    evaluate_network,
+    forward,
+    init_bn_state,
+    init_params,
+    jax_phi,
+    load_snapshot,
+    loss,
+    measurement_steps,
+    sigma_w_for_weight_scale,
+    to_network,
+    train,
+    trajectory_reg_term,
+)
 
 
 def _separable(n=256, seed=0, n_test=64):

@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--sigma-w", type=float, default=math.sqrt(2), help="weight std sigma_w (default sqrt(2), He)")
     p.add_argument("--sigma-b", type=float, default=0.1, help="bias std sigma_b (default 0.1)")
     p.add_argument("--n-in", type=int, default=2, help="input dimension (default 2: the plane is the input space)")
-    p.add_argument("--box", default="-100,100,-100,100", 
+    p.add_argument("--box", default="-100,100,-100,100",
                    help="counting box s_min,s_max,t_min,t_max (write --box=-5,5,-5,5: the value starts with -)")
     p.add_argument("--view", default="-1,1,-1,1", help="plotted window, e.g. --view=-1,1,-1,1")
     p.add_argument("--out", default=None,

@@ -102,7 +102,8 @@ def optimised_shallow_network(phi, curve: Curve, n_hidden: int, *, gain: float =
     w = (np.cos(angles)[:, None] * plane[0] + np.sin(angles)[:, None] * plane[1]) * (gain / half_width)
     b = -w @ mean
     p0 = np.concatenate([w.ravel(), b])
-    length = lambda p: _shallow_length(p, nl, curve, n_hidden)
+    def length(p):
+        return _shallow_length(p, nl, curve, n_hidden)
     if maxiter > 0:
         res = minimize(lambda p: -length(p), p0, method="BFGS", options={"maxiter": int(maxiter)})
         if np.isfinite(res.fun) and -res.fun > length(p0):

@@ -95,7 +95,7 @@ def _c_star_search(S, nested, sw2, q, rtol, guess):
         return 1.0 - e_lo, e_lo, Status.OK
     side = np.int64(0)
     e = 0.5 * (e_lo + e_hi)
-    for it in range(200):
+    for _it in range(200):
         e = _secant_point(e_lo, h_lo, e_hi, h_hi)
         h, _err, st = _gap(S, nested, sw2, q, 1.0 - e, e, rtol)
         if st != Status.OK:

@@ -53,7 +53,7 @@ def critical_roots(W, T, sb2, rtol, roots):
                 side = np.int64(0)
                 m = lo
                 done = False
-                for it in range(200):
+                for _it in range(200):
                     m = _secant_point(lo, g_lo, hi, g_hi)
                     gm = _critical_gap(W, T, m, sb2, rtol)
                     if gm == 0.0 or hi - lo <= 1e-15 * hi:

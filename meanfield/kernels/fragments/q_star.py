@@ -159,7 +159,7 @@ def refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
         return hi, Status.OK
     side = np.int64(0)
     q = lo
-    for it in range(200):
+    for _it in range(200):
         q = _secant_point(lo, f_lo, hi, f_hi)
         f, _e, st = length_map(W, T, sw2, sb2, q, rtol)
         if st != Status.OK:
