@@ -24,8 +24,10 @@ import math
 from dataclasses import dataclass
 from itertools import product
 
+from .errors import MeanFieldError
 
-class BoundError(ValueError):
+
+class BoundError(MeanFieldError):
     """A bound was asked for outside its assumptions (e.g. negative sizes)."""
 
 

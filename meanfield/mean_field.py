@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .codes import Kind, Order, Status
+from .depth_scale import depth_scale
 from .errors import DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError, UndefinedQuantityError
 from .nonlinearity import as_nonlinearity
 from .quadrature import RTOL, CStar
@@ -570,18 +571,12 @@ class MeanField:
 
 
 def _depth(chi: float) -> float:
-    """-1/log(chi): the depth over which a deviation decays by e; inf at chi = 1.
-
-    chi is a slope at a stable fixed point, so chi > 1 only by rounding at criticality
-    (it used to give xi = -4.5e15): up to 1 + 1e-9 that is inf; beyond, an error.
-    """
-    if chi <= 0:
-        return 0.0
-    if chi >= 1.0:
-        if chi > 1.0 + 1e-9:
-            raise NotConvergedError(f"slope {chi!r} > 1 at a fixed point reported as stable")
-        return math.inf
-    return -1.0 / math.log(chi)
+    """:func:`meanfield.depth_scale.depth_scale` of a slope at a fixed point reported as stable;
+    |chi| > 1 there is rounding at criticality up to 1e-9 (xi = inf), an error beyond (it used to
+    give xi = -4.5e15)."""
+    if abs(chi) > 1.0 + 1e-9:
+        raise NotConvergedError(f"slope {chi!r} > 1 at a fixed point reported as stable")
+    return depth_scale(chi)
 
 
 def _check_q0(q0) -> float:

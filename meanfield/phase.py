@@ -17,6 +17,7 @@ import numpy as np
 
 from .codes import N_PHASE_FIELDS, STATUS_REASONS, NestedField, PhaseField, Status
 from .critical import CriticalPoint, critical_points
+from .depth_scale import depth_scale
 from .errors import MeanFieldError
 from .kernels import run_blocks
 from .kernels.tables import build_table, empty_table
@@ -296,10 +297,9 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     if phi.delta_in_d2:
         chi2 = np.full_like(chi2, np.nan)
     cs = np.where(status != Status.OK, np.nan, cs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # slopes at stable fixed points: >= 1 only by rounding at criticality, where xi = inf
-        xi_q = np.where(status == Status.OK, np.where(slope >= 1, np.inf, -1.0 / np.log(slope)), np.nan)
-        xi_c = np.where(status == Status.OK, np.where(chic >= 1, np.inf, -1.0 / np.log(chic)), np.nan)
+    # slopes at stable fixed points: >= 1 only by rounding at criticality, where xi = inf
+    xi_q = np.where(status == Status.OK, depth_scale(slope), np.nan)
+    xi_c = np.where(status == Status.OK, depth_scale(chic), np.nan)
     depth = np.where(depth < 0, np.nan, depth)
     crit = np.full(sb.size, np.nan)
     cpoints = []

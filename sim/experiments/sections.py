@@ -73,6 +73,35 @@ def _check(r_min, r_reach, ratio, max_annuli):
         raise SectionError(f"max_annuli must be at least 2, got {max_annuli}")
 
 
+def _grow(patterns_in, centre, annulus, *, r_min, reach, ratio, max_annuli) -> SectionCount:
+    """Count distinct patterns over the central tile and annuli growing by ``ratio``.
+
+    ``patterns_in(tile)`` gives the patterns met in one tile; ``centre(r)`` is the central
+    tile and ``annulus(r0, r1)`` the tiles between r0 and r1.  Stops when two annuli in a row
+    add no pattern once ``reach`` is passed (``converged``), or after ``max_annuli``.
+    """
+    seen = set()
+
+    def add(tile):
+        before = len(seen)
+        seen.update(p.tobytes() for p in patterns_in(tile))
+        return len(seen) - before
+
+    r = float(r_min)
+    add(centre(r))
+    tiles, quiet, converged = 1, 0, False
+    for _ in range(int(max_annuli)):
+        ring = annulus(r, r * ratio)
+        new = sum(add(tile) for tile in ring)
+        tiles += len(ring)
+        r *= ratio
+        quiet = quiet + 1 if new == 0 else 0
+        if quiet >= 2 and r >= reach:
+            converged = True
+            break
+    return SectionCount(len(seen), float(r_min), r, tiles, converged)
+
+
 def plane_regions(net, origin, u, v, *, r_min: float, r_reach: float | None = None, ratio: float = 8.0,
                   max_annuli: int = 40, readout: bool = True) -> SectionCount:
     """Activation regions of ``net`` met by the whole plane origin + s u + t v.
@@ -99,26 +128,8 @@ def plane_regions(net, origin, u, v, *, r_min: float, r_reach: float | None = No
     """
     _check(r_min, r_reach, ratio, max_annuli)
     reach = 1e4 * r_min if r_reach is None else float(r_reach)
-    seen = set()
-
-    def add(box):
-        res = activation_regions_2d(net, origin, u, v, box, readout=readout)
-        before = len(seen)
-        seen.update(p.tobytes() for p in res.patterns)
-        return len(seen) - before
-
-    r = float(r_min)
-    add((-r, r, -r, r))
-    tiles, quiet, converged = 1, 0, False
-    for _ in range(int(max_annuli)):
-        new = sum(add(box) for box in _rects(r, r * ratio))
-        tiles += 4
-        r *= ratio
-        quiet = quiet + 1 if new == 0 else 0
-        if quiet >= 2 and r >= reach:
-            converged = True
-            break
-    return SectionCount(len(seen), float(r_min), r, tiles, converged)
+    return _grow(lambda box: activation_regions_2d(net, origin, u, v, box, readout=readout).patterns,
+                 lambda r: (-r, r, -r, r), _rects, r_min=r_min, reach=reach, ratio=ratio, max_annuli=max_annuli)
 
 
 def line_regions(net, origin, direction, *, r_min: float, r_reach: float | None = None, ratio: float = 8.0,
@@ -137,23 +148,7 @@ def line_regions(net, origin, direction, *, r_min: float, r_reach: float | None 
     if not norm > 0:
         raise SectionError("the line's direction must be a nonzero vector")
     d = d / norm
-    seen = set()
-
-    def add(t0, t1):
-        res = activation_regions_1d(net, origin + t0 * d, origin + t1 * d, readout=readout)
-        before = len(seen)
-        seen.update(p.tobytes() for p in res.patterns())
-        return len(seen) - before
-
-    r = float(r_min)
-    add(-r, r)
-    tiles, quiet, converged = 1, 0, False
-    for _ in range(int(max_annuli)):
-        new = add(r, r * ratio) + add(-r * ratio, -r)
-        tiles += 2
-        r *= ratio
-        quiet = quiet + 1 if new == 0 else 0
-        if quiet >= 2 and r >= reach:
-            converged = True
-            break
-    return SectionCount(len(seen), float(r_min), r, tiles, converged)
+    return _grow(lambda seg: activation_regions_1d(net, origin + seg[0] * d, origin + seg[1] * d,
+                                                   readout=readout).patterns(),
+                 lambda r: (-r, r), lambda r0, r1: [(r0, r1), (-r1, -r0)],
+                 r_min=r_min, reach=reach, ratio=ratio, max_annuli=max_annuli)
