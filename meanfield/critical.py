@@ -85,8 +85,33 @@ def _length_map_slope(phi, sw2: float, q: float, rtol: float) -> float:
 
 
 def critical_line(phi, q=None, rtol: float = RTOL) -> CriticalLine:
-    """The chi1 = 1 line at the given q* values (default: 200 log-spaced in [1e-4, 1e3]),
-    with dV/dq and stability of each fixed point."""
+    r"""The chi1 = 1 line parametrised by q* (Poole et al. eq. 7, Fig. 2D).
+
+    On the line, :math:`\sigma_w^2 = 1/E[\phi'(\sqrt{q}z)^2]` (chi1 = 1, eq. 7) and
+    :math:`\sigma_b^2 = q - \sigma_w^2 E[\phi(\sqrt{q}z)^2]` (q is a fixed point of eq. 3).
+
+    Parameters
+    ----------
+    phi : str, sympy expression or Nonlinearity
+        The nonlinearity (needs a first derivative without Dirac deltas).
+    q : array_like of float, optional
+        Values of q* > 0 along the line (default: 200 log-spaced in [1e-4, 1e3]).
+    rtol : float
+        Relative tolerance of each Gaussian expectation.
+
+    Returns
+    -------
+    CriticalLine
+        ``q_star``, ``sigma_w``, ``sigma_b`` (NaN where sigma_b^2 < 0: that q* is on no
+        network's line), ``slope`` = dV/dq at q* and ``stable`` = |slope| < 1.
+
+    Raises
+    ------
+    ValueError
+        If ``q`` is not a 1D array of finite values > 0.
+    UndefinedQuantityError
+        If phi' has Dirac deltas (the line is not defined by eq. 7 then).
+    """
     phi = as_nonlinearity(phi)
     _require_derivative(phi)
     q = np.logspace(-4, 3, 200) if q is None else np.atleast_1d(np.asarray(q, dtype=float))
@@ -102,7 +127,8 @@ def critical_line(phi, q=None, rtol: float = RTOL) -> CriticalLine:
 
 def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = RTOL, *,
                     table: Table | None = None) -> tuple[CriticalPoint, ...]:
-    """Every fixed point with chi1 = 1 at this sigma_b, ascending in q*, flagged stable/reached.
+    """Every fixed point with chi1 = 1 at this sigma_b, ascending in q*, flagged stable/reached
+    (Poole et al. eqs. 3 and 7).
 
     The roots q of sigma_b^2(q) = sigma_b^2 on the q-parametrised line are found for q* in
     [1e-8, 1e8] (scan of 8 points per decade, then bracketed secant steps to 1e-15); at
@@ -113,6 +139,32 @@ def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = RTOL, *,
     ``table``: a :class:`~meanfield.codes.Table` of this phi
     (:func:`meanfield.kernels.tables.build_table`, as :func:`meanfield.phase_diagram` builds one);
     it only speeds up the scan, the roots are refined by quadrature at ``rtol``.
+
+    Parameters
+    ----------
+    phi : str, sympy expression or Nonlinearity
+        The nonlinearity.
+    sigma_b : float
+        Standard deviation of the biases, >= 0.
+    q0 : float
+        Squared length per neuron of the input; decides which fixed point is q*.
+    rtol : float
+        Relative tolerance of the quadrature that refines each root.
+    table : Table, optional
+        Chebyshev tables of this phi, to speed up the scan.
+
+    Returns
+    -------
+    tuple of CriticalPoint
+        Ascending in q*; those with ``.critical`` (stable and reached from q0) form the
+        critical line at this sigma_b; empty if chi1 = 1 nowhere.
+
+    Raises
+    ------
+    ValueError
+        If sigma_b is negative or not finite.
+    UndefinedQuantityError
+        If phi' has Dirac deltas.
     """
     from .mean_field import MeanField
 
@@ -155,8 +207,26 @@ def critical_sigma_w(phi, sigma_b: float, rtol: float = RTOL, *, q0: float = 1.0
                      table: Table | None = None) -> float:
     """sigma_w at which chi1 = 1 at the stable q* reached from q0 (Poole Fig. 2D, dotted line).
 
-    Returns sigma_w to about 1e-13 relative.  For sigma_b = 0 and phi(0) = 0 the line ends
-    at q* = 0, sigma_w = 1/|phi'(0)| (critical if the orbit from q0 shrinks to 0 there).
+    For sigma_b = 0 and phi(0) = 0 the line ends at q* = 0, sigma_w = 1/|phi'(0)| (critical
+    if the orbit from q0 shrinks to 0 there).
+
+    Parameters
+    ----------
+    phi : str, sympy expression or Nonlinearity
+        The nonlinearity.
+    sigma_b : float
+        Standard deviation of the biases, >= 0.
+    rtol : float
+        Relative tolerance of the quadrature.
+    q0 : float
+        Squared length per neuron of the input; decides which fixed point is q*.
+    table : Table, optional
+        Chebyshev tables of this phi (see :func:`critical_points`).
+
+    Returns
+    -------
+    float
+        The critical sigma_w, to about 1e-13 relative.
 
     Raises
     ------

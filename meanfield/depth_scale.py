@@ -1,8 +1,9 @@
-"""The depth scale of a linearised map: xi = -1 / log|chi| (Schoenholz et al. 2017, eqs. 5 and 9).
+"""The depth scale of a linearised map: xi = -1 / log|chi|.
 
 A deviation from a stable fixed point of a one-dimensional map shrinks by the map's slope
 chi per layer, ``delta^l ~ chi^l = exp(-l / xi)``, so ``xi = -1 / log|chi|``: the number of
-layers over which it decays by e.  This is the one place that formula lives; ``MeanField``
+layers over which it decays by e (Schoenholz et al. 2017, *Deep Information Propagation*,
+arXiv:1611.01232, the depth scales xi_q and xi_c).  This is the one place that formula lives; ``MeanField``
 (single points) and ``phase_diagram`` (grids) both call it.
 """
 from __future__ import annotations

@@ -166,7 +166,18 @@ class MeanField:
 
     # --- length map ------------------------------------------------------------
     def length_map(self, q):
-        r"""V(q) = sigma_w^2 \int Dz phi(\sqrt{q} z)^2 + sigma_b^2  (Poole eq. 3)."""
+        r"""V(q) = sigma_w^2 \int Dz phi(\sqrt{q} z)^2 + sigma_b^2  (Poole eq. 3).
+
+        Parameters
+        ----------
+        q : float or array_like
+            Squared length per neuron, >= 0.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            V(q), of the shape of ``q``, to ``rtol`` relative.
+        """
         qa = np.asarray(q, dtype=float)
         out = np.array([self.sw2 * self._kernels.expect(Kind.PHI2, v, self.rtol) + self.sb2
                         for v in qa.ravel()]).reshape(qa.shape)
@@ -176,6 +187,16 @@ class MeanField:
         r"""dV/dq = sigma_w^2 E[phi'^2 + phi phi''] = sigma_w^2 E[phi(\sqrt q z)^2 (z^2-1)]/(2q).
 
         The second form (Stein's identity) needs no derivatives, so it also holds at kinks.
+
+        Parameters
+        ----------
+        q : float
+            Squared length per neuron, >= 0 (at 0: sigma_w^2 phi'(0)^2).
+
+        Returns
+        -------
+        float
+            dV/dq; at a fixed point its log is -1/xi_q.
         """
         q = float(q)
         if q == 0.0:
@@ -328,6 +349,16 @@ class MeanField:
         where |V(q0) - q0| <= 1e-13 q0; q* = 0 exactly where V(0) = 0 and the orbit
         shrinks to 0 (e.g. odd phi, sigma_b = 0, sigma_w |phi'(0)| <= 1).
 
+        Parameters
+        ----------
+        q0 : float, optional
+            Squared length per neuron of the input, > 0 (default: this MeanField's q0).
+
+        Returns
+        -------
+        float
+            q*, the fixed point of V (Poole eq. 3, Fig. 1C) that the orbit from q0 reaches.
+
         Raises
         ------
         NoFixedPointError
@@ -398,7 +429,25 @@ class MeanField:
 
     # --- two inputs ----------------------------------------------------------
     def covariance_map(self, q11: float, q22: float, q12: float) -> float:
-        r"""q12' = sigma_w^2 \int Dz1 Dz2 phi(u1) phi(u2) + sigma_b^2  (Poole eq. 5)."""
+        r"""q12' = sigma_w^2 \int Dz1 Dz2 phi(u1) phi(u2) + sigma_b^2  (Poole eq. 5).
+
+        Parameters
+        ----------
+        q11, q22 : float
+            Squared lengths per neuron of the two inputs, > 0.
+        q12 : float
+            Their covariance, |q12| <= sqrt(q11 q22).
+
+        Returns
+        -------
+        float
+            The covariance at the next layer.
+
+        Raises
+        ------
+        ValueError
+            If q11 or q22 <= 0 or |q12| > sqrt(q11 q22).
+        """
         if q11 <= 0 or q22 <= 0:
             raise ValueError(f"q11 and q22 must be > 0, got {q11}, {q22}")
         c = q12 / math.sqrt(q11 * q22)
@@ -408,7 +457,18 @@ class MeanField:
         return self.sw2 * self._kernels.expect2(Order.PHI, Order.PHI, q11, q22, c, rtol=self.rtol) + self.sb2
 
     def correlation_map(self, c: float) -> float:
-        """c' = C(c, q*, q*)/q*  (Poole eq. 6), computed as 1 - (1 - c') near c = 1."""
+        """c' = C(c, q*, q*)/q*  (Poole eq. 6), computed as 1 - (1 - c') near c = 1.
+
+        Parameters
+        ----------
+        c : float
+            Correlation of two inputs at q*, in [-1, 1].
+
+        Returns
+        -------
+        float
+            Their correlation at the next layer.
+        """
         return 1.0 - self.correlation_gap(c, 1.0 - float(c))
 
     def correlation_gap(self, c: float, one_minus_c: float | None = None) -> float:
@@ -449,7 +509,18 @@ class MeanField:
         return self._kernels.c_star(self.sw2, self._positive_q_star("c*"), self.chi1(), self.rtol)
 
     def chi_c(self, c: float | None = None) -> float:
-        """Slope of the C-map, sigma_w^2 E[phi'(u1) phi'(u2)], at c (default c*)."""
+        """Slope of the C-map, chi_c = sigma_w^2 E[phi'(u1) phi'(u2)], at c (default c*).
+
+        Parameters
+        ----------
+        c : float, optional
+            Correlation in [-1, 1] (default: c*, where chi_c gives xi_c).
+
+        Returns
+        -------
+        float
+            chi_c; at c = 1 it equals chi1.
+        """
         self._require_d1("chi_c")
         if c is not None and not -1 <= float(c) <= 1:
             raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
@@ -464,12 +535,38 @@ class MeanField:
 
     # --- chi1, chi2, depth scales, curvature ----------------------------------
     def chi1(self) -> float:
-        r"""chi1 = sigma_w^2 \int Dz phi'(\sqrt{q*} z)^2  (Poole eq. 7)."""
+        r"""chi1 = sigma_w^2 \int Dz phi'(\sqrt{q*} z)^2  (Poole eq. 7).
+
+        Returns
+        -------
+        float
+            chi1 at q* (> 1: chaotic phase, < 1: ordered, = 1: the critical line).
+
+        Raises
+        ------
+        UndefinedQuantityError
+            If phi' has Dirac deltas (phi jumps).
+        NoFixedPointError
+            If there is no q* reached from q0.
+        """
         self._require_d1("chi1")
         return self._chi1_at(self.q_star())
 
     def chi2(self) -> float:
-        r"""chi2 = sigma_w^2 \int Dz phi''(\sqrt{q*} z)^2  (Poole eq. 9)."""
+        r"""chi2 = sigma_w^2 \int Dz phi''(\sqrt{q*} z)^2  (Poole eq. 9).
+
+        Returns
+        -------
+        float
+            chi2 at q*: the growth of extrinsic curvature (eq. 8).
+
+        Raises
+        ------
+        UndefinedQuantityError
+            If phi'' has Dirac deltas (piecewise-linear phi).
+        NoFixedPointError
+            If there is no q* reached from q0.
+        """
         self._require_d2("chi2")
         return self.sw2 * self._kernels.expect(Kind.D2PHI2, self.q_star(), self.rtol)
 
@@ -479,6 +576,17 @@ class MeanField:
         ``inf`` at criticality (slope 1).  Where q* = 0 and phi'(0) != 0 (e.g. tanh, sigma_b = 0,
         sigma_w <= 1) the network is linear at the origin: c^{l+1} = c^l to leading order, so
         deviations of c never decay exponentially and xi_c = inf; xi_q = -1/log(sigma_w^2 phi'(0)^2).
+
+        Returns
+        -------
+        DepthScales
+            xi_q = depth_scale(dV/dq at q*), xi_c = depth_scale(chi_c at c*)
+            (:func:`meanfield.depth_scale.depth_scale`).
+
+        Raises
+        ------
+        UndefinedQuantityError
+            Where q* = 0 and phi is not linear at the origin (xi_c undefined).
         """
         qs = self.q_star()
         slope = self.length_map_slope(qs)

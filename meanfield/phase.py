@@ -62,8 +62,14 @@ class PhaseDiagram:
     ARRAYS = ("q_star", "c_star", "chi1", "chi2", "xi_q", "xi_c", "convergence_depth", "status")
 
     def critical_table(self) -> list[tuple[float, float, float]]:
-        """[(sigma_b, critical sigma_w, q*), ...]: one row per critical point (several rows for a
-        sigma_b on several branches), and (sigma_b, nan, nan) where there is none."""
+        """The critical line as rows, chi1 = 1 at the stable q* reached from q0 (Poole et al. eq. 7).
+
+        Returns
+        -------
+        list of (float, float, float)
+            (sigma_b, critical sigma_w, q*): one row per critical point (several rows for a
+            sigma_b on several branches), and (sigma_b, nan, nan) where there is none.
+        """
         rows = []
         for b in self.sigma_b.tolist():
             crit = [p for p in self.critical_points if p.sigma_b == b and p.critical]
@@ -148,7 +154,20 @@ class PhaseDiagram:
         """Write ``<path>.npz`` (everything, for :meth:`load`), ``<path>.csv`` (one row per grid point)
         and ``<path>.png`` (:meth:`plot`).
 
-        The directory must exist and be writable (checked before anything is written).
+        Parameters
+        ----------
+        path : str or path-like
+            Prefix of the three files (a ``.npz``/``.csv``/``.png`` suffix is dropped).
+
+        Returns
+        -------
+        dict of str to pathlib.Path
+            The files written, keyed ``"npz"``, ``"csv"``, ``"png"``.
+
+        Raises
+        ------
+        OutputPathError
+            If the directory is missing or cannot be written (checked before anything is written).
         """
         import json
 
@@ -189,7 +208,23 @@ class PhaseDiagram:
 
     @classmethod
     def load(cls, path) -> PhaseDiagram:
-        """The PhaseDiagram that :meth:`save` wrote to ``<path>.npz`` (``path`` with or without ``.npz``)."""
+        """The PhaseDiagram that :meth:`save` wrote.
+
+        Parameters
+        ----------
+        path : str or path-like
+            ``<path>.npz``, with or without the suffix.
+
+        Returns
+        -------
+        PhaseDiagram
+            Equal to the saved one (files of older versions get ``critical_points = ()``).
+
+        Raises
+        ------
+        ValueError
+            If the file lacks a field (not written by :meth:`save` of this version).
+        """
         import json
 
         path = pathlib.Path(path)
@@ -235,8 +270,10 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
 
     Parameters
     ----------
-    phi : nonlinearity spec
-    sigma_w, sigma_b : 1D arrays of standard deviations
+    phi : str, sympy expression or Nonlinearity
+        The nonlinearity.
+    sigma_w, sigma_b : array_like of float
+        1D grids of standard deviations (>= 0) of weights (times sqrt(N)) and biases.
     q0 : float
         Starting length q^1 for q* (the fixed point reached from q0) and the convergence depth.
     depth_tol : float
@@ -247,6 +284,18 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         Compute c*, xi_c (the two-dimensional integrals: most of the cost).
     progress : bool
         Print a progress bar to stderr.
+
+    Returns
+    -------
+    PhaseDiagram
+        Arrays shaped (len(sigma_w), len(sigma_b)) of q* (eq. 3), c* (eq. 6), chi1 (eq. 7),
+        chi2 (eq. 9), the depth scales and the convergence depth, a status per point, and the
+        critical line with all its branches.
+
+    Raises
+    ------
+    ValueError
+        If a grid is empty, not 1D, not finite or negative, or q0 is not a finite number > 0.
     """
     phi = as_nonlinearity(phi)
     sw = np.atleast_1d(np.asarray(sigma_w, dtype=float))
