@@ -84,8 +84,18 @@ class FixedPoints:
         return len(self.stable) > 1
 
     def basin_of(self, q0: float) -> FixedPoint | None:
-        """The stable fixed point whose basin holds q0 (None: q0 is a fixed point that is
-        not stable, or its orbit grows without bound)."""
+        """The stable fixed point whose basin holds q0.
+
+        Parameters
+        ----------
+        q0 : float
+            Squared length per neuron of the input.
+
+        Returns
+        -------
+        FixedPoint or None
+            None where q0 is a fixed point that is not stable, or its orbit grows without bound.
+        """
         for p in self.points:
             if p.q == q0 and not p.stable:
                 return None
@@ -408,7 +418,20 @@ class MeanField:
         return msg + " Lower sigma_w."
 
     def length_trajectory(self, q0: float, depth: int) -> np.ndarray:
-        """[q^1, ..., q^depth] with q^1 = q0 and q^{l+1} = V(q^l)."""
+        """The orbit of the length map, q^{l+1} = V(q^l) (Poole eq. 3).
+
+        Parameters
+        ----------
+        q0 : float
+            q^1, the squared length per neuron of the input.
+        depth : int
+            Number of layers.
+
+        Returns
+        -------
+        numpy.ndarray
+            [q^1, ..., q^depth].
+        """
         q = np.empty(int(depth))
         q[0] = q0
         for l in range(1, int(depth)):
@@ -416,9 +439,26 @@ class MeanField:
         return q
 
     def convergence_depth(self, q0: float | None = None, tol: float = 0.01, max_depth: int = 1000) -> int:
-        """Layers until |q^l - q*| <= tol q* from q^1 = q0 (Poole Fig. 1D; q0 defaults to self.q0).
+        """Layers until |q^l - q*| <= tol q* from q^1 = q0 (Poole Fig. 1D).
 
-        Raises NotConvergedError if not reached within ``max_depth`` layers.
+        Parameters
+        ----------
+        q0 : float, optional
+            q^1 (default: this MeanField's q0).
+        tol : float
+            Relative distance to q* that counts as arrived (Fig. 1D: 1%).
+        max_depth : int
+            Give up after this many layers.
+
+        Returns
+        -------
+        int
+            The first l with |q^l - q*| <= tol q* (0 if q0 is already there).
+
+        Raises
+        ------
+        NotConvergedError
+            If not reached within ``max_depth`` layers.
         """
         q0 = self.q0 if q0 is None else _check_q0(q0)
         qs = self.q_star(q0)
@@ -605,6 +645,24 @@ class MeanField:
 
         g_E^l = chi1 g_E^{l-1},  kappa2^l = 3 chi2/chi1^2 + kappa2^{l-1}/chi1,
         g_E^1 = q*,  kappa2^1 = 1/q*.
+
+        Parameters
+        ----------
+        depth : int
+            Number of layers, >= 1.
+
+        Returns
+        -------
+        Curvature
+            Per layer g_E (squared local stretch), kappa2 (squared extrinsic curvature) and the
+            Euclidean and Grassmannian lengths L_E, L_G of the circle.
+
+        Raises
+        ------
+        ValueError
+            If depth is not an integer >= 1.
+        UndefinedQuantityError
+            If phi'' has Dirac deltas (chi2 undefined).
         """
         if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
             raise ValueError(f"depth is the number of layers, an integer >= 1; got {depth!r}")
@@ -631,7 +689,21 @@ class MeanField:
 
             c^{layer} = (rho sigma_w^2 E[phi(u)^2] + sigma_b^2) / q* = (rho (q* - sigma_b^2) + sigma_b^2)/q*,
 
-        and above it c^l = C(c^{l-1}) (eq. 6).  Returns [c^1, ..., c^depth].
+        and above it c^l = C(c^{l-1}) (eq. 6).
+
+        Parameters
+        ----------
+        rho : float
+            Correlation in [-1, 1] of the moved layer's weights between the two networks.
+        layer : int
+            The layer whose weights move (1-based).
+        depth : int
+            Number of layers.
+
+        Returns
+        -------
+        numpy.ndarray
+            [c^1, ..., c^depth].
         """
         if not -1 <= rho <= 1:
             raise ValueError(f"rho is a correlation in [-1, 1], got {rho}")
