@@ -235,12 +235,11 @@ def _cmd_regions(args) -> int:
     try:
         depths = _list(args.depths, "--depths", int)
         box = _list(args.box, "--box", float)
-        if args.neurons:
-            grid = sr.regions_grid(neurons=_list(args.neurons, "--neurons", int), depths=depths, seeds=args.seeds,
-                                   phi=args.phi, sigma_w=args.sigma_w, sigma_b=args.sigma_b, box=box)
-        else:
-            grid = sr.regions_grid(widths=_list(args.widths, "--widths", int), depths=depths, seeds=args.seeds,
-                                   phi=args.phi, sigma_w=args.sigma_w, sigma_b=args.sigma_b, box=box)
+        # architectures by total neurons or by width per layer, as the user gave them
+        size = ({"neurons": _list(args.neurons, "--neurons", int)} if args.neurons
+                else {"widths": _list(args.widths, "--widths", int)})
+        grid = sr.regions_grid(**size, depths=depths, seeds=args.seeds, phi=args.phi, sigma_w=args.sigma_w,
+                               sigma_b=args.sigma_b, box=box)
         out = _figure_path(args)
         summary = sr.run_regions_sweep(grid, args.store, **_where(args))
         table = sr.regions_table(args.store)

@@ -24,7 +24,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import TaskStatus, reading
+from .store import finished_records
 
 #: The task run by ``meanfield sweep regions``.
 TASK = "sim.sweeps.regions:regions_task"
@@ -116,13 +116,7 @@ class RegionsTable:
 
 def regions_table(store) -> RegionsTable:
     """Aggregate a ``sweep regions`` store over seeds (readable while the sweep runs)."""
-    with reading(store) as st:
-        if st.meta().get("task") != TASK:
-            raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a regions sweep")
-        done = st.records(TaskStatus.DONE)
-        n_failed = st.counts()[TaskStatus.FAILED]
-    if not done:
-        raise SweepError("the store has no finished regions task yet")
+    done, n_failed = finished_records(store, TASK, "regions")
     groups: dict = {}
     for r in done:
         groups.setdefault((int(r.results["n_neurons"]), int(r.params["depth"]), int(r.params["width"])), []).append(r)

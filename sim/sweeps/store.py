@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import StoreError, StoreVersionError
+from .errors import StoreError, StoreVersionError, SweepError
 
 #: Version of the table layout; a store with another version is refused (StoreVersionError).
 SCHEMA_VERSION = 1
@@ -90,6 +90,22 @@ def reading(store):
     else:
         with SweepStore.open(store) as st:
             yield st
+
+
+def finished_records(store, task: str, what: str) -> tuple[list, int]:
+    """(records of the finished tasks, number of failed tasks) of a store of ``task``, readable while
+    the sweep runs; ``what`` names the sweep kind in the messages ("validate", "regions").
+
+    Raises SweepError if the store holds another task or no finished task yet.
+    """
+    with reading(store) as st:
+        if st.meta().get("task") != task:
+            raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a {what} sweep")
+        done = st.records(TaskStatus.DONE)
+        n_failed = st.counts()[TaskStatus.FAILED]
+    if not done:
+        raise SweepError(f"the store has no finished {what} task yet")
+    return done, n_failed
 
 
 def array_to_bytes(a) -> bytes:

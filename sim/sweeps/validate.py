@@ -33,7 +33,7 @@ import numpy as np
 from .engine import run_sweep
 from .errors import SweepError
 from .grid import Grid
-from .store import TaskStatus, reading
+from .store import finished_records
 
 #: The task run by ``meanfield sweep validate``.
 TASK = "sim.sweeps.validate:validate_task"
@@ -179,13 +179,7 @@ class ErrorTable:
 
 def error_table(store) -> ErrorTable:
     """Aggregate the errors of a ``sweep validate`` store (readable while the sweep runs)."""
-    with reading(store) as st:
-        if st.meta().get("task") != TASK:
-            raise SweepError(f"the store {st.path} holds {st.meta().get('task')}, not a validate sweep")
-        done = st.records(TaskStatus.DONE)
-        n_failed = st.counts()[TaskStatus.FAILED]
-    if not done:
-        raise SweepError("the store has no finished validate task yet")
+    done, n_failed = finished_records(store, TASK, "validate")
     widths = np.array(sorted({int(r.params["width"]) for r in done}))
     quantities = tuple(q for q in QUANTITIES
                        if any(np.isfinite(r.results.get(f"err_{q}", np.nan)) for r in done))
