@@ -8,6 +8,7 @@ instances directly, so the kernels use these very classes; nothing is a bare num
 """
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -151,3 +152,39 @@ class MehlerSeries(NamedTuple):
     tail: float           # Parseval tail T_N = E[phi^2] - sum a_n^2 >= 0
     tail_err: float       # error bound of T_N
     dcoef: float          # error bound of each a_n
+
+
+#: Most kinks (points where phi or a derivative is not smooth) a phi may have.
+MAX_KINKS = 16
+
+
+class PhiCode(NamedTuple):
+    """One nonlinearity as the compiled kernels take it: the first argument ``P`` of every kernel.
+
+    phi and its derivatives are Numba C callbacks of signature ``float64(float64)``, held here as
+    their addresses: every phi then has the same type, so the kernels compile once for all of them
+    and call phi through a pointer (:mod:`meanfield.kernels.fragments.phi_call`).  Built by
+    :func:`meanfield.kernels.kernels_for`, whose module keeps the callbacks alive.
+    """
+    phi: int              # address of phi(x)
+    dphi: int             # of phi'(x)
+    d2phi: int            # of phi''(x)
+    d3phi: int            # of phi'''(x), its regular part
+    kinks: tuple          # MAX_KINKS floats: kinks[:n_kinks] are where phi or a derivative is not smooth
+    n_kinks: int
+    smooth3: bool         # phi''' has no Dirac delta
+
+    @classmethod
+    def of(cls, phi, dphi, d2phi, d3phi, kinks, smooth3: bool) -> PhiCode:
+        """From four Numba ``cfunc`` objects (phi, phi', phi'', phi'''), the kinks, and whether
+        phi''' is free of Dirac deltas.
+
+        The kinks go into a fixed-size tuple so that every phi has the same type; a tuple rather
+        than an array because the kernels pass ``P`` to every call (an array would cost a
+        reference-count update on each, and converting it from Python more).
+        """
+        kinks = tuple(float(k) for k in kinks)
+        if len(kinks) > MAX_KINKS:
+            raise ValueError(f"phi has {len(kinks)} kinks; the kernels handle at most {MAX_KINKS}")
+        return cls(phi.address, dphi.address, d2phi.address, d3phi.address,
+                   kinks + (math.nan,) * (MAX_KINKS - len(kinks)), len(kinks), bool(smooth3))

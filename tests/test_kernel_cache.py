@@ -14,7 +14,7 @@ import warnings
 
 import pytest
 
-from meanfield import cli, kernels
+from meanfield import Nonlinearity, cli, kernels
 
 
 @pytest.fixture
@@ -161,9 +161,11 @@ def test_concurrent_processes_compiling_the_same_phi_share_one_sound_cache(tmp_p
     for out, err, rc in results:
         assert rc == 0 and out.strip() == "ok", err
     d = tmp_path / "kernels"
-    modules = list(d.glob("nl_*.py"))
-    assert len(modules) == 1 and not list(d.glob(".nl_*.tmp"))
-    assert modules[0].read_text().endswith(kernels._TEMPLATE)
+    # one module of tanh's phi and one of the machinery, both complete
+    modules = sorted(d.glob("nl_*.py"), key=lambda p: "machinery" in p.name)
+    assert len(modules) == 2 and not list(d.glob(".nl_*.tmp"))
+    assert modules[0].read_text() == kernels.module_source(Nonlinearity("tanh"))
+    assert modules[1].read_text() == kernels.machinery_source() and modules[1].read_text().endswith(kernels._TEMPLATE)
     again = _python(code, env)
     assert again.returncode == 0 and "compiling" not in again.stderr
 

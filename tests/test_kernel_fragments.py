@@ -1,4 +1,4 @@
-"""Each kernel fragment on its own, on the stand-in phi of meanfield/kernels/fragments/_phi_stub.py.
+"""Each kernel fragment on its own, with the stand-in phi of meanfield/kernels/fragments/_phi_stub.py plugged in.
 
 The stand-in is the cubic phi(x) = 1/4 + x - x^2/2 + x^3/6, so every Gaussian expectation is a
 polynomial in the moments E[z^n] = (n-1)!!: the references below are exact (sympy), independent
@@ -74,7 +74,9 @@ def e2(ga, gb, q11, q22, c):
 
 
 def frag(name):
-    return FRAGMENTS[name]
+    """Fragment ``name`` with the stand-in phi plugged in (as kernels_for plugs in a real phi)."""
+    from meanfield.kernels import BoundKernels
+    return BoundKernels(FRAGMENTS[name], FRAGMENTS["_phi_stub"].STUB, "stand-in cubic")
 
 
 def test_every_fragment_imports_and_the_order_respects_dependencies():
@@ -83,7 +85,7 @@ def test_every_fragment_imports_and_the_order_respects_dependencies():
     import pathlib
     seen = set()
     for name in ORDER:
-        mod = frag(name)
+        mod = FRAGMENTS[name]
         tree = ast.parse(pathlib.Path(mod.__file__).read_text())
         deps = {n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 1}
         assert deps - {"_phi_stub"} <= seen, f"{name} imports {deps - seen} before they are generated"

@@ -59,7 +59,7 @@ def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True)
     :class:`~meanfield.codes.Table` that the compiled kernels accept.
     """
     moments = _build_part(K, False, K.TAB_NMOM, qmin, qmax)
-    if hermite and K.TAB_HERMITE:
+    if hermite and K.TAB_HERMITE and not K.phi_code.n_kinks:   # no Hermite part for kinked phi
         return Table(moments, _build_part(K, True, K.TAB_HERMITE + 1, qmin, qmax))
     return Table(moments, empty_table(K).hermite)
 

@@ -27,5 +27,5 @@ critical       the critical line chi1 = 1
 """
 
 #: Fragments in dependency order (each imports only fragments before it).
-ORDER = ("integrands", "gk15", "taylor_gap", "nested2d", "rotated", "hermite", "tables", "mehler", "roots",
+ORDER = ("phi_call", "integrands", "gk15", "taylor_gap", "nested2d", "rotated", "hermite", "tables", "mehler", "roots",
          "q_star", "c_star", "layer_maps", "phase_grid", "critical")

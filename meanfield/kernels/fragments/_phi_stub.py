@@ -1,9 +1,8 @@
-"""Stand-in for the generated header of a kernel module: phi, its derivatives, its kinks.
+"""A stand-in nonlinearity for running the fragments on their own: :data:`STUB`.
 
-The fragments import phi and friends from here, so that each is a real module (a linter and
-an IDE resolve every name, and tests can run a fragment on its own).  Generation
-(:func:`meanfield.kernels.module_source`) drops that import and puts the nonlinearity's own
-definitions, printed by sympy, in front of the fragments.  The stand-in is the cubic
+Every kernel takes the nonlinearity as its first argument ``P``, a
+:class:`meanfield.codes.PhiCode` of C callbacks (how :func:`meanfield.kernels.kernels_for`
+builds it for a real phi).  The stand-in is the cubic
 
     phi(x) = 1/4 + x - x^2/2 + x^3/6,
 
@@ -12,31 +11,34 @@ against an independent reference (tests/test_kernel_fragments.py).
 """
 import math
 
-from numba import njit
+from numba import cfunc
 
-#: Points where phi or a derivative is not smooth (none for the cubic).
-KINKS = ()
-#: True when the third derivative has no Dirac delta.
-SMOOTH3 = True
+from ...codes import PhiCode
+
 #: Coefficients of the stand-in phi, lowest degree first (for tests' closed forms).
 COEFFICIENTS = (0.25, 1.0, -0.5, 1.0 / 6.0)
+SIGNATURE = "float64(float64)"
 
 
-@njit(cache=True)
+@cfunc(SIGNATURE, cache=True, error_model="numpy")
 def phi(x):
     return 0.25 + x * (1.0 + x * (-0.5 + x / 6.0))
 
 
-@njit(cache=True)
+@cfunc(SIGNATURE, cache=True, error_model="numpy")
 def dphi(x):
     return 1.0 + x * (-1.0 + 0.5 * x)
 
 
-@njit(cache=True)
+@cfunc(SIGNATURE, cache=True, error_model="numpy")
 def d2phi(x):
     return -1.0 + x
 
 
-@njit(cache=True)
+@cfunc(SIGNATURE, cache=True, error_model="numpy")
 def d3phi(x):
     return 1.0 + 0.0 * math.fabs(x)
+
+
+#: The stand-in as the kernels take it (no kinks; phi''' smooth).
+STUB = PhiCode.of(phi, dphi, d2phi, d3phi, (), smooth3=True)

@@ -9,7 +9,6 @@ import numpy as np
 from numba import njit
 
 from ...codes import Kind, Method, NestedField, Order, Status
-from ._phi_stub import KINKS, SMOOTH3
 from .gk15 import workspace
 from .integrands import ROT_MIN_RTOL
 from .mehler import mehler_chi, mehler_gap, mehler_series
@@ -20,7 +19,7 @@ from .taylor_gap import TAYLOR_MAX_OMC, _gap_taylor
 
 
 @njit(cache=True)
-def _gap(S, nested, sw2, q, c, omc, rtol):
+def _gap(P, S, nested, sw2, q, c, omc, rtol):
     """(D(c), error bound, status): from the Mehler series S (certified bound); if S is None,
     by the certified expansion near c = 1, else in rotated coordinates (smooth phi); or, if
     nested is True, by nested adaptive quadrature (any phi)."""
@@ -30,20 +29,20 @@ def _gap(S, nested, sw2, q, c, omc, rtol):
     if nested is None:
         W = workspace()
         if c == 0.0:
-            v, e, st = _expect2_independent(W, Order.PHI, Order.PHI, GAP, q, q, rtol)
+            v, e, st = _expect2_independent(P, W, Order.PHI, Order.PHI, GAP, q, q, rtol)
             return sw2 * v / q, sw2 * e / q, st
-        if omc < TAYLOR_MAX_OMC and SMOOTH3:
-            v, e, ok = _gap_taylor(W, q, omc, rtol)
+        if omc < TAYLOR_MAX_OMC and P.smooth3:
+            v, e, ok = _gap_taylor(P, W, q, omc, rtol)
             if ok:
                 return sw2 * v / q, sw2 * e / q, Status.OK
-        v, e, st = expect_rotated(W, Kind.ROT_GAP, q, omc, rtol)
+        v, e, st = expect_rotated(P, W, Kind.ROT_GAP, q, omc, rtol)
         return sw2 * v / q, sw2 * e / q, st
-    v, e, st = expect2(Order.PHI, Order.PHI, GAP, q, q, c, omc, rtol)
+    v, e, st = expect2(P, Order.PHI, Order.PHI, GAP, q, q, c, omc, rtol)
     return sw2 * v / q, sw2 * e / q, st
 
 
 @njit(cache=True)
-def _c_star_bracket(S, nested, sw2, q, rtol, guess):
+def _c_star_bracket(P, S, nested, sw2, q, rtol, guess):
     """A bracket (e_lo, H(e_lo) > 0, e_hi, H(e_hi) < 0) of e = 1 - c*, and a status.
 
     From a good guess of e (5% either side) if given (guess > 0) and it brackets; else
@@ -53,12 +52,12 @@ def _c_star_bracket(S, nested, sw2, q, rtol, guess):
     if guess > 0.0:
         e_lo = 0.95 * guess
         e_hi = min(1.0, 1.05 * guess)
-        h_lo, _err, st1 = _gap(S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
-        h_hi, _err, st2 = _gap(S, nested, sw2, q, 1.0 - e_hi, e_hi, rtol)
+        h_lo, _err, st1 = _gap(P, S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
+        h_hi, _err, st2 = _gap(P, S, nested, sw2, q, 1.0 - e_hi, e_hi, rtol)
         if st1 == Status.OK and st2 == Status.OK and h_lo - e_lo > 0.0 and h_hi - e_hi < 0.0:
             return e_lo, h_lo - e_lo, e_hi, h_hi - e_hi, Status.OK
     e_hi = 1.0
-    h_hi, _err, st = _gap(S, nested, sw2, q, 0.0, 1.0, rtol)
+    h_hi, _err, st = _gap(P, S, nested, sw2, q, 0.0, 1.0, rtol)
     if st != Status.OK:
         return np.nan, np.nan, np.nan, np.nan, st
     h_hi -= 1.0
@@ -66,7 +65,7 @@ def _c_star_bracket(S, nested, sw2, q, rtol, guess):
         return 1.0, h_hi, 1.0, h_hi, Status.OK         # c* = 0: the map sends c = 0 to >= 0
     e_lo = 1e-2
     while True:
-        h_lo, _err, st = _gap(S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
+        h_lo, _err, st = _gap(P, S, nested, sw2, q, 1.0 - e_lo, e_lo, rtol)
         if st != Status.OK:
             return np.nan, np.nan, np.nan, np.nan, st
         h_lo -= e_lo
@@ -81,14 +80,14 @@ def _c_star_bracket(S, nested, sw2, q, rtol, guess):
 
 
 @njit(cache=True)
-def _c_star_search(S, nested, sw2, q, rtol, guess):
+def _c_star_search(P, S, nested, sw2, q, rtol, guess):
     """Root e = 1 - c* of H(e) = D(1 - e) - e in (0, 1] (chaotic phase); (c*, 1 - c*, status).
 
     H > 0 just below c = 1 (slope chi1 > 1 there), H(1) = -c'(0) <= 0.  Bracketed
     secant (Illinois) steps from the bracket of _c_star_bracket (guess: a good estimate
     of 1 - c*, or 0).  S, nested: the way D is evaluated, as in _gap.
     """
-    e_lo, h_lo, e_hi, h_hi, st = _c_star_bracket(S, nested, sw2, q, rtol, guess)
+    e_lo, h_lo, e_hi, h_hi, st = _c_star_bracket(P, S, nested, sw2, q, rtol, guess)
     if st != Status.OK:
         return np.nan, np.nan, st
     if e_lo == e_hi:                 # the bracket is a point: c* = 1 - e_lo
@@ -97,7 +96,7 @@ def _c_star_search(S, nested, sw2, q, rtol, guess):
     e = 0.5 * (e_lo + e_hi)
     for _it in range(200):
         e = _secant_point(e_lo, h_lo, e_hi, h_hi)
-        h, _err, st = _gap(S, nested, sw2, q, 1.0 - e, e, rtol)
+        h, _err, st = _gap(P, S, nested, sw2, q, 1.0 - e, e, rtol)
         if st != Status.OK:
             return np.nan, np.nan, st
         h -= e
@@ -111,7 +110,7 @@ MEHLER_ORDERS = (64, 256, 1024)
 
 
 @njit(cache=True)
-def c_star_and_chi(W, T, sw2, q, chi1, rtol):
+def c_star_and_chi(P, W, T, sw2, q, chi1, rtol):
     """(c*, 1 - c*, chi_c at c*, status, method) of the C-map at q (Poole eq. 6, Fig. 2C).
 
     Ordered phase (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic phase: the Mehler series
@@ -127,10 +126,10 @@ def c_star_and_chi(W, T, sw2, q, chi1, rtol):
         return 1.0, 0.0, chi1, Status.OK, Method.ORDERED
     guess = 0.0           # 1 - c* from the longest series, certified or not
     for nmax in MEHLER_ORDERS:
-        S, st = mehler_series(W, T, q, nmax, rtol)
+        S, st = mehler_series(P, W, T, q, nmax, rtol)
         if st != Status.OK:
             break
-        cs, omc, st = _c_star_search(S, None, sw2, q, rtol, guess)
+        cs, omc, st = _c_star_search(P, S, None, sw2, q, rtol, guess)
         if st != Status.OK:
             continue
         guess = omc
@@ -148,36 +147,36 @@ def c_star_and_chi(W, T, sw2, q, chi1, rtol):
             xm, _b = mehler_chi(S, q, cs - dc)
             if sw2 * (xbound + max(abs(xp - x), abs(xm - x))) <= rtol * abs(chic):
                 return cs, omc, chic, Status.OK, Method.SERIES
-    if not KINKS and rtol >= ROT_MIN_RTOL:
-        cs, omc, st = _c_star_search(None, None, sw2, q, rtol, guess)
+    if P.n_kinks == 0 and rtol >= ROT_MIN_RTOL:
+        cs, omc, st = _c_star_search(P, None, None, sw2, q, rtol, guess)
         if st == Status.OK and omc == 0.0:
             return cs, omc, chi1, Status.OK, Method.ROTATED
         if st == Status.OK:
-            v, _e, st = expect_rotated(W, Kind.ROT_CHI, q, omc, rtol)
+            v, _e, st = expect_rotated(P, W, Kind.ROT_CHI, q, omc, rtol)
             if st == Status.OK:
                 return cs, omc, sw2 * v, Status.OK, Method.ROTATED
     return guess, np.nan, np.nan, Status.NEEDS_NESTED, Method.NESTED
 
 
 @njit(cache=True)
-def c_star_nested(sw2, q, chi1, rtol, guess):
+def c_star_nested(P, sw2, q, chi1, rtol, guess):
     """c_star_and_chi by nested adaptive quadrature (method 2), where it returned Status.NEEDS_NESTED
     (with its guess of 1 - c* in place of c*).  A separate entry point, so that grids of smooth
     phi, which rarely need it, do not pay for compiling the two-dimensional quadrature."""
-    cs, omc, st = _c_star_search(None, True, sw2, q, rtol, guess)
+    cs, omc, st = _c_star_search(P, None, True, sw2, q, rtol, guess)
     if st != Status.OK:
         return cs, omc, np.nan, st, Method.NESTED
     if omc == 0.0:
         return cs, omc, chi1, Status.OK, Method.NESTED
-    v, _e, st = expect2(Order.DPHI, Order.DPHI, PRODUCT, q, q, cs, omc, rtol)
+    v, _e, st = expect2(P, Order.DPHI, Order.DPHI, PRODUCT, q, q, cs, omc, rtol)
     return cs, omc, sw2 * v, st, Method.NESTED
 
 
 @njit(cache=True, nogil=True)
-def c_star_nested_block(sw2, q, chi1, rtol, guess, out, i0, i1):
+def c_star_nested_block(P, sw2, q, chi1, rtol, guess, out, i0, i1):
     """c_star_nested for points i0..i1-1 into out[i, 0:4] = c*, 1 - c*, chi_c, status."""
     for i in range(i0, i1):
-        cs, omc, chic, st, _method = c_star_nested(sw2[i], q[i], chi1[i], rtol, guess[i])
+        cs, omc, chic, st, _method = c_star_nested(P, sw2[i], q[i], chi1[i], rtol, guess[i])
         out[i, NestedField.C_STAR] = cs
         out[i, NestedField.ONE_MINUS_C] = omc
         out[i, NestedField.CHI_C] = chic

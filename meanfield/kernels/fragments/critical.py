@@ -10,10 +10,10 @@ from .tables import TAB_USE_RTOL, moment
 
 
 @njit(cache=True)
-def _critical_gap(W, T, q, sb2, rtol):
+def _critical_gap(P, W, T, q, sb2, rtol):
     """g(q) = q - E[phi^2]/E[phi'^2] - sb2: zero where the critical line has sigma_b^2 = sb2."""
-    e2, _e, st1 = moment(W, T, Moment.PHI2, q, rtol)
-    d2, _e, st2 = moment(W, T, Moment.DPHI2, q, rtol)
+    e2, _e, st1 = moment(P, W, T, Moment.PHI2, q, rtol)
+    d2, _e, st2 = moment(P, W, T, Moment.DPHI2, q, rtol)
     if st1 != Status.OK or st2 != Status.OK or d2 == 0.0:
         return np.nan
     return q - e2 / d2 - sb2
@@ -23,7 +23,7 @@ CRIT_MAX_ROOTS = 16
 
 
 @njit(cache=True)
-def critical_roots(W, T, sb2, rtol, roots):
+def critical_roots(P, W, T, sb2, rtol, roots):
     """Every q in [1e-8, 1e8] on the critical line (sigma_w^2 = 1/E[phi'^2],
     sigma_b^2 = q - sigma_w^2 E[phi^2]) with sigma_b^2 = sb2, into roots[0:n], ascending.
 
@@ -35,17 +35,17 @@ def critical_roots(W, T, sb2, rtol, roots):
     n = 0
     status = Status.OK
     q_prev = 1e-8
-    g_prev = _critical_gap(W, T, q_prev, sb2, scan_rtol)
+    g_prev = _critical_gap(P, W, T, q_prev, sb2, scan_rtol)
     for k in range(1, 129):
         q = 1e-8 * 10.0 ** (k / 8.0)
-        g = _critical_gap(W, T, q, sb2, scan_rtol)
+        g = _critical_gap(P, W, T, q, sb2, scan_rtol)
         if not (math.isfinite(g) and math.isfinite(g_prev)):
             q_prev, g_prev = q, g
             continue
         if (g == 0.0 or g_prev * g < 0.0) and n < roots.size:
             lo, hi = q_prev, q
-            g_lo = _critical_gap(W, T, lo, sb2, rtol)
-            g_hi = _critical_gap(W, T, hi, sb2, rtol)
+            g_lo = _critical_gap(P, W, T, lo, sb2, rtol)
+            g_hi = _critical_gap(P, W, T, hi, sb2, rtol)
             if g_hi == 0.0:
                 roots[n] = hi
                 n += 1
@@ -55,7 +55,7 @@ def critical_roots(W, T, sb2, rtol, roots):
                 done = False
                 for _it in range(200):
                     m = _secant_point(lo, g_lo, hi, g_hi)
-                    gm = _critical_gap(W, T, m, sb2, rtol)
+                    gm = _critical_gap(P, W, T, m, sb2, rtol)
                     if gm == 0.0 or hi - lo <= 1e-15 * hi:
                         done = True
                         break

@@ -15,7 +15,6 @@ import numpy as np
 from numba import njit
 
 from ...codes import Status
-from ._phi_stub import KINKS
 from .integrands import g1
 
 XGK = np.array([0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
@@ -32,7 +31,6 @@ WG = np.array([0.129484966168869693270611432679082, 0.27970539148927666790146777
 # rounding: a panel's first GK15 node lies 0.43 % of its width inside, so a boundary layer
 # of width 1/s at the start of a much wider panel would go unseen, error estimate included.
 SCALES = np.array([0.25, 1.0, 4.0, 16.0, 64.0])
-KINK_ARR = np.array(KINKS, dtype=np.float64)
 UNIFORM_STEP = 4.5
 INV_SQRT_2PI = 0.3989422804014327
 Z0 = 9.0
@@ -57,7 +55,7 @@ def _add_edge(W, n, z, Z):
 
 
 @njit(cache=True)
-def _edges(W, m, s, Z, extra, n_extra):
+def _edges(P, W, m, s, Z, extra, n_extra):
     """Sorted initial panel edges in z (into W[EDGES]) for features located in u = m + s z.
 
     Features: the kinks, 0 and +-SCALES in u, extra points in z, and a uniform
@@ -74,8 +72,8 @@ def _edges(W, m, s, Z, extra, n_extra):
     W[EDGES, n] = Z
     n += 1
     if s > 0.0:
-        for k in KINK_ARR:
-            n = _add_edge(W, n, (k - m) / s, Z)
+        for i in range(P.n_kinks):
+            n = _add_edge(W, n, (P.kinks[i] - m) / s, Z)
         n = _add_edge(W, n, -m / s, Z)
         for sc in SCALES:
             n = _add_edge(W, n, (sc - m) / s, Z)
@@ -139,13 +137,13 @@ def _weight(i):
 
 
 @njit(cache=True)
-def _gk15_1d(W, kind, m, s, p1, p2, a, b):
+def _gk15_1d(P, W, kind, m, s, p1, p2, a, b):
     """(K15, error estimate, K15 of |g|) of g(m + s z) pdf(z) on [a, b]."""
     c = 0.5 * (a + b)
     h = 0.5 * (b - a)
     for i in range(15):
         z = _node(i, c, h)
-        W[FV, i] = g1(kind, m + s * z, z, p1, p2) * math.exp(-0.5 * z * z)
+        W[FV, i] = g1(P, kind, m + s * z, z, p1, p2) * math.exp(-0.5 * z * z)
     resk, err, resabs = _combine(W[FV])
     scale = h * INV_SQRT_2PI
     return resk * scale, err * scale, resabs * scale
@@ -177,13 +175,13 @@ def _totals(W, n):
 
 
 @njit(cache=True)
-def _adapt_1d(W, kind, m, s, p1, p2, n_edges, rtol, atol_scale, atol):
+def _adapt_1d(P, W, kind, m, s, p1, p2, n_edges, rtol, atol_scale, atol):
     """Globally adaptive GK15 over the panels in W[EDGES]; returns (I, err, Iabs, status)."""
     n = n_edges - 1
     for i in range(n):
         a = W[EDGES, i]
         b = W[EDGES, i + 1]
-        v, e, ab = _gk15_1d(W, kind, m, s, p1, p2, a, b)
+        v, e, ab = _gk15_1d(P, W, kind, m, s, p1, p2, a, b)
         _store(W, i, a, b, v, e, ab)
     while True:
         tot, err, tabs, worst = _totals(W, n)
@@ -196,25 +194,25 @@ def _adapt_1d(W, kind, m, s, p1, p2, n_edges, rtol, atol_scale, atol):
         mid = 0.5 * (a + b)
         if n + 1 > MAXPANELS or mid <= a or mid >= b:
             return tot, err, tabs, Status.NOT_CONVERGED
-        v1, e1, ab1 = _gk15_1d(W, kind, m, s, p1, p2, a, mid)
-        v2, e2, ab2 = _gk15_1d(W, kind, m, s, p1, p2, mid, b)
+        v1, e1, ab1 = _gk15_1d(P, W, kind, m, s, p1, p2, a, mid)
+        v2, e2, ab2 = _gk15_1d(P, W, kind, m, s, p1, p2, mid, b)
         _store(W, worst, a, mid, v1, e1, ab1)
         _store(W, n, mid, b, v2, e2, ab2)
         n += 1
 
 
 @njit(cache=True)
-def _tail_negligible(kind, m, s, p1, p2, Z, total_abs, tol, atol):
+def _tail_negligible(P, kind, m, s, p1, p2, Z, total_abs, tol, atol):
     """Is the mass of g(m + s z) pdf(z) beyond |z| = Z below tol * total?  (Mills ratio.)"""
     for sign in (-1.0, 1.0):
         z = sign * Z
-        f = abs(g1(kind, m + s * z, z, p1, p2)) * math.exp(-0.5 * z * z) * INV_SQRT_2PI
+        f = abs(g1(P, kind, m + s * z, z, p1, p2)) * math.exp(-0.5 * z * z) * INV_SQRT_2PI
         if not math.isfinite(f):
             return False
         # a slowly varying g has tail mass about f / Z; a g growing faster than the
         # Gaussian decays (f_out > f) is not negligible however small f is
         zo = z + sign
-        f_out = abs(g1(kind, m + s * zo, zo, p1, p2)) * math.exp(-0.5 * zo * zo) * INV_SQRT_2PI
+        f_out = abs(g1(P, kind, m + s * zo, zo, p1, p2)) * math.exp(-0.5 * zo * zo) * INV_SQRT_2PI
         if not math.isfinite(f_out) or f_out > f:
             return False
         if f / Z > max(tol * total_abs, atol, 1e-300):
@@ -223,7 +221,7 @@ def _tail_negligible(kind, m, s, p1, p2, Z, total_abs, tol, atol):
 
 
 @njit(cache=True)
-def expect1w(W, kind, m, s, p1, p2, rtol, atol_scale, atol):
+def expect1w(P, W, kind, m, s, p1, p2, rtol, atol_scale, atol):
     """E[g(m + s z)], z ~ N(0,1), using workspace W; returns (value, error, E|g|, status).
 
     p1, p2: parameters of the integrand (see g1).  Converged when the error estimate is below
@@ -232,11 +230,11 @@ def expect1w(W, kind, m, s, p1, p2, rtol, atol_scale, atol):
     Z = Z0
     extra = np.empty(0)
     while True:
-        n_edges = _edges(W, m, s, Z, extra, extra.size)
-        v, err, vabs, status = _adapt_1d(W, kind, m, s, p1, p2, n_edges, rtol, atol_scale, atol)
+        n_edges = _edges(P, W, m, s, Z, extra, extra.size)
+        v, err, vabs, status = _adapt_1d(P, W, kind, m, s, p1, p2, n_edges, rtol, atol_scale, atol)
         if status == Status.NONFINITE:
             return v, err, vabs, status
-        if _tail_negligible(kind, m, s, p1, p2, Z, vabs, 0.1 * rtol, 0.1 * atol):
+        if _tail_negligible(P, kind, m, s, p1, p2, Z, vabs, 0.1 * rtol, 0.1 * atol):
             return v, err, vabs, status
         if Z >= ZMAX:
             return v, err, vabs, Status.DIVERGENT
@@ -244,8 +242,8 @@ def expect1w(W, kind, m, s, p1, p2, rtol, atol_scale, atol):
 
 
 @njit(cache=True)
-def expect1(kind, m, s, rtol, atol_scale):
+def expect1(P, kind, m, s, rtol, atol_scale):
     """E[g(m + s z)], z ~ N(0,1); returns (value, error estimate, status)."""
-    v, err, _vabs, status = expect1w(workspace(), kind, m, s, 0.0, 0.0, rtol, atol_scale, 0.0)
+    v, err, _vabs, status = expect1w(P, workspace(), kind, m, s, 0.0, 0.0, rtol, atol_scale, 0.0)
     return v, err, status
 

@@ -12,15 +12,15 @@ import math
 import numpy as np
 from numba import njit
 
-from ._phi_stub import phi
 from .gk15 import EDGES, INV_SQRT_2PI, _edges
+from .phi_call import phi
 
 GL_X, GL_W = np.polynomial.legendre.leggauss(20)
 HERMITE_Z = 12.5        # h_n(z) e^{-z^2/4} <= 1, so e^{-z^2/4} < 1e-16 bounds the rest
 
 
 @njit(cache=True)
-def hermite_coefficients(W, q, nmax, coef):
+def hermite_coefficients(P, W, q, nmax, coef):
     """a_0..a_nmax of phi(sqrt(q) z) into coef[0:nmax+1] (composite 20-point Gauss-Legendre).
 
     Panels: the edges of expect1 (kinks, scales 1/sqrt(q)) refined to width
@@ -31,7 +31,7 @@ def hermite_coefficients(W, q, nmax, coef):
     """
     s = math.sqrt(q)
     none = np.empty(0)
-    n_edges = _edges(W, 0.0, s, HERMITE_Z, none, none.size)
+    n_edges = _edges(P, W, 0.0, s, HERMITE_Z, none, none.size)
     dmax = 12.0 / math.sqrt(2.0 * nmax + 1.0)
     npieces = 0
     for p in range(n_edges - 1):
@@ -52,7 +52,7 @@ def hermite_coefficients(W, q, nmax, coef):
             for j in range(GL_X.size):
                 zz = c + hw * GL_X[j]
                 z[k] = zz
-                f[k] = phi(s * zz) * GL_W[j] * hw * math.exp(-0.5 * zz * zz) * INV_SQRT_2PI
+                f[k] = phi(P, s * zz) * GL_W[j] * hw * math.exp(-0.5 * zz * zz) * INV_SQRT_2PI
                 k += 1
     h0 = np.ones(nodes)
     h1 = z.copy()

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from ...codes import Kind, Order
-from ._phi_stub import d2phi, d3phi, dphi, phi
+from .phi_call import d2phi, d3phi, dphi, phi
 
 
 @njit(cache=True)
@@ -19,12 +19,12 @@ def worse_status(a, b):
 
 
 @njit(cache=True)
-def deriv(order, u):
+def deriv(P, order, u):
     """phi (Order.PHI) or phi' (Order.DPHI) at u."""
     if order == Order.PHI:
-        return phi(u)
+        return phi(P, u)
     if order == Order.DPHI:
-        return dphi(u)
+        return dphi(P, u)
     raise ValueError("unknown derivative order (meanfield.codes.Order)")
 
 
@@ -49,7 +49,7 @@ def square_kind_of_order(order):
 
 
 @njit(cache=True)
-def g1(kind, u, z, p1, p2):
+def g1(P, kind, u, z, p1, p2):
     """One-dimensional integrands g(u).
 
     Kind.PHI2_ZZ is phi^2 (z^2 - 1) (Stein's identity, for dV/dq); Kind.DIFF2 is
@@ -58,28 +58,28 @@ def g1(kind, u, z, p1, p2):
     _rotated_inner).  Any other kind raises.
     """
     if kind == Kind.PHI2:
-        v = phi(u)
+        v = phi(P, u)
         return v * v
     if kind == Kind.DPHI2:
-        v = dphi(u)
+        v = dphi(P, u)
         return v * v
     if kind == Kind.D2PHI2:
-        v = d2phi(u)
+        v = d2phi(P, u)
         return v * v
     if kind == Kind.PHI:
-        return phi(u)
+        return phi(P, u)
     if kind == Kind.DPHI:
-        return dphi(u)
+        return dphi(P, u)
     if kind == Kind.PHI2_ZZ:
-        v = phi(u)
+        v = phi(P, u)
         return v * v * (z * z - 1.0)
     if kind == Kind.D3PHI2:
-        v = d3phi(u)
+        v = d3phi(P, u)
         return v * v
     if kind == Kind.ROT_GAP or kind == Kind.ROT_CHI:
-        return _rotated_inner(kind, u, z, p1, p2)
+        return _rotated_inner(P, kind, u, z, p1, p2)
     if kind == Kind.DIFF2:
-        v = phi(u) - p1
+        v = phi(P, u) - p1
         return v * v
     raise ValueError("unknown integrand kind (meanfield.codes.Kind)")
 
@@ -100,15 +100,15 @@ ROT_MIN_RTOL = 1e-11
 
 
 @njit(cache=True)
-def _rotated_f(kind, a, b):
+def _rotated_f(P, kind, a, b):
     if kind == Kind.ROT_GAP:
-        d = phi(a + b) - phi(a - b)
+        d = phi(P, a + b) - phi(P, a - b)
         return 0.5 * d * d
-    return dphi(a + b) * dphi(a - b)
+    return dphi(P, a + b) * dphi(P, a - b)
 
 
 @njit(cache=True)
-def _rotated_inner(kind, a, z, sb, tau):
+def _rotated_inner(P, kind, a, z, sb, tau):
     """E_b[f(a, b)], b ~ N(0, sb^2), for f = (phi(a+b) - phi(a-b))^2 / 2 (Kind.ROT_GAP) or
     phi'(a+b) phi'(a-b) (Kind.ROT_CHI), at a = sa z.  Gauss-Hermite with 24 and 32 nodes; NaN
     (which makes the caller fall back) unless they agree to ROT_AGREE of E_b|f| or, where
@@ -116,11 +116,11 @@ def _rotated_inner(kind, a, z, sb, tau):
     there), to tau e^{z^2/2}, tau being ROT_AGREE times the size of the whole integral."""
     v1 = 0.0
     for i in range(ROT_X1.size):
-        v1 += ROT_W1[i] * _rotated_f(kind, a, sb * ROT_X1[i])
+        v1 += ROT_W1[i] * _rotated_f(P, kind, a, sb * ROT_X1[i])
     v2 = 0.0
     s2 = 0.0
     for i in range(ROT_X2.size):
-        f = _rotated_f(kind, a, sb * ROT_X2[i])
+        f = _rotated_f(P, kind, a, sb * ROT_X2[i])
         v2 += ROT_W2[i] * f
         s2 += ROT_W2[i] * abs(f)
     if abs(v2 - v1) > ROT_AGREE * s2 and abs(v2 - v1) > tau * math.exp(min(0.5 * z * z, 700.0)):

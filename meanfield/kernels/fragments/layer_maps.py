@@ -4,7 +4,6 @@ import numpy as np
 from numba import njit
 
 from ...codes import Kind, LayerField, Order, Status
-from ._phi_stub import KINKS
 from .c_star import MEHLER_ORDERS
 from .gk15 import workspace
 from .integrands import ROT_MIN_RTOL, worse_status
@@ -15,14 +14,14 @@ from .rotated import expect_rotated
 
 
 @njit(cache=True)
-def layer_point(W, T, sw2, sb2, q, c, rtol, out):
+def layer_point(P, W, T, sw2, sb2, q, c, rtol, out):
     """One layer of the two-input maps at variances q11 = q22 = q and correlation c.
 
     out[LayerField] = q' (eq. 3), c' = q12'/q' (eq. 5), chi_c = sw2 E[phi'(u1) phi'(u2)], status.
     Mehler series when its certified error is below rtol, else adaptive quadrature
     (rotated coordinates for smooth phi and c > 0, else nested).
     """
-    qn, _e, st = length_map(W, T, sw2, sb2, q, rtol)
+    qn, _e, st = length_map(P, W, T, sw2, sb2, q, rtol)
     out[LayerField.Q] = qn
     out[LayerField.STATUS] = np.int64(st)   # a Status member is not cast to float implicitly
     if st != Status.OK:
@@ -32,7 +31,7 @@ def layer_point(W, T, sw2, sb2, q, c, rtol, out):
         # direct coefficients cost O(N^2): skip orders whose truncation cannot be small
         if abs(c) ** (nmax + 1) > 1e-3 and not tab_serves_series(T, q, nmax, rtol):
             continue
-        S, st = mehler_series(W, T, q, nmax, rtol)
+        S, st = mehler_series(P, W, T, q, nmax, rtol)
         if st != Status.OK:
             break
         gap, gb = mehler_gap(S, c, 1.0 - c)
@@ -42,23 +41,23 @@ def layer_point(W, T, sw2, sb2, q, c, rtol, out):
             out[LayerField.C] = q12 / qn
             out[LayerField.CHI_C] = sw2 * x
             return
-    if not KINKS and rtol >= ROT_MIN_RTOL and c > 0.0:
-        gap, _e, st = expect_rotated(W, Kind.ROT_GAP, q, 1.0 - c, rtol)
-        x, _e, st2 = expect_rotated(W, Kind.ROT_CHI, q, 1.0 - c, rtol)
+    if P.n_kinks == 0 and rtol >= ROT_MIN_RTOL and c > 0.0:
+        gap, _e, st = expect_rotated(P, W, Kind.ROT_GAP, q, 1.0 - c, rtol)
+        x, _e, st2 = expect_rotated(P, W, Kind.ROT_CHI, q, 1.0 - c, rtol)
         if st == Status.OK and st2 == Status.OK:
             out[LayerField.C] = (sw2 * (e2 - gap) + sb2) / qn
             out[LayerField.CHI_C] = sw2 * x
             return
-    v, _e, st = expect2(Order.PHI, Order.PHI, PRODUCT, q, q, c, 1.0 - c, rtol)
-    x, _e, st2 = expect2(Order.DPHI, Order.DPHI, PRODUCT, q, q, c, 1.0 - c, rtol)
+    v, _e, st = expect2(P, Order.PHI, Order.PHI, PRODUCT, q, q, c, 1.0 - c, rtol)
+    x, _e, st2 = expect2(P, Order.DPHI, Order.DPHI, PRODUCT, q, q, c, 1.0 - c, rtol)
     out[LayerField.C] = (sw2 * v + sb2) / qn
     out[LayerField.CHI_C] = sw2 * x
     out[LayerField.STATUS] = worse_status(st, st2)
 
 
 @njit(cache=True, nogil=True)
-def layer_block(T, sw2, sb2, q, c, rtol, out, i0, i1):
+def layer_block(P, T, sw2, sb2, q, c, rtol, out, i0, i1):
     """layer_point at points i0..i1-1 into out[i, LayerField] (without the GIL, as phase_block)."""
     W = workspace()
     for i in range(i0, i1):
-        layer_point(W, T, sw2[i], sb2[i], q[i], c[i], rtol, out[i])
+        layer_point(P, W, T, sw2[i], sb2[i], q[i], c[i], rtol, out[i])

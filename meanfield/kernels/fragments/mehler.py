@@ -65,7 +65,7 @@ def tab_serves_series(T, q, nmax, rtol):
 
 
 @njit(cache=True)
-def mehler_series(W, T, q, nmax, rtol):
+def mehler_series(P, W, T, q, nmax, rtol):
     """The series S of phi(sqrt(q) z) to order nmax, and a status (Status.NOT_CONVERGED if the
     Parseval tail comes out negative beyond the coefficients' errors).
 
@@ -81,9 +81,9 @@ def mehler_series(W, T, q, nmax, rtol):
     else:
         # E[phi^2] enters the tail T_N = E[phi^2] - sum a_n^2 additively, and near the
         # critical line c* needs T_N to ~1e-15 E[phi^2]: integrate it that tightly
-        e2, e2_err, _vabs, st = expect1w(W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 1e-15, 1e-16, 0.0)
+        e2, e2_err, _vabs, st = expect1w(P, W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 1e-15, 1e-16, 0.0)
         if st == 1:
-            e2, e2_err, _vabs, st = expect1w(W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 0.01 * rtol, 1e-15, 0.0)
+            e2, e2_err, _vabs, st = expect1w(P, W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 0.01 * rtol, 1e-15, 0.0)
         if st != Status.OK:
             return MehlerSeries(coef, 0.0, 0.0, 0.0), st
     p, x, err = tab_locate(T.hermite, q, rtol)
@@ -91,7 +91,7 @@ def mehler_series(W, T, q, nmax, rtol):
         tab_values(T.hermite, p, x, np.int64(0), nmax + 1, coef)
         dcoef = err * math.sqrt(abs(e2))
     else:
-        hermite_coefficients(W, q, nmax, coef)
+        hermite_coefficients(P, W, q, nmax, coef)
         dcoef = 0.0
     # sum a_n^2 is then off by at most 2 dcoef sum |a_n|
     abs_sum = 0.0

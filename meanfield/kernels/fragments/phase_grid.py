@@ -11,7 +11,7 @@ from .tables import moment
 
 
 @njit(cache=True)
-def phase_point(T, sw2, sb2, q0, tol_depth, rtol, want_c, out):
+def phase_point(P, T, sw2, sb2, q0, tol_depth, rtol, want_c, out):
     """Everything of one (sigma_w^2, sigma_b^2) point into out[PhaseField]:
 
     q*, status_q, dV/dq at q*, chi1, chi2, c*, 1 - c*, chi_c at c*, convergence depth,
@@ -20,20 +20,20 @@ def phase_point(T, sw2, sb2, q0, tol_depth, rtol, want_c, out):
     W = workspace()
     for i in range(N_PHASE_FIELDS):
         out[i] = np.nan
-    qs, st = q_star(W, T, sw2, sb2, q0, rtol)
+    qs, st = q_star(P, W, T, sw2, sb2, q0, rtol)
     out[PhaseField.Q_STAR] = qs
     out[PhaseField.Q_STATUS] = np.int64(st)   # a Status member is not cast to float implicitly
     if st != Status.OK:
         return
-    out[PhaseField.SLOPE], _st2 = length_map_slope(W, T, sw2, qs, rtol)
-    v, _e, st1 = moment(W, T, Moment.DPHI2, qs, rtol)
+    out[PhaseField.SLOPE], _st2 = length_map_slope(P, W, T, sw2, qs, rtol)
+    v, _e, st1 = moment(P, W, T, Moment.DPHI2, qs, rtol)
     out[PhaseField.CHI1] = sw2 * v if st1 == Status.OK else np.nan
-    v, _e, st3 = moment(W, T, Moment.D2PHI2, qs, rtol)
+    v, _e, st3 = moment(P, W, T, Moment.D2PHI2, qs, rtol)
     out[PhaseField.CHI2] = sw2 * v if st3 == Status.OK else np.nan
-    out[PhaseField.DEPTH] = convergence_depth(W, T, sw2, sb2, q0, qs, tol_depth, 1000, rtol)
+    out[PhaseField.DEPTH] = convergence_depth(P, W, T, sw2, sb2, q0, qs, tol_depth, 1000, rtol)
     if not want_c or st1 != Status.OK:
         return
-    cs, omc, chic, stc, _method = c_star_and_chi(W, T, sw2, qs, out[PhaseField.CHI1], rtol)
+    cs, omc, chic, stc, _method = c_star_and_chi(P, W, T, sw2, qs, out[PhaseField.CHI1], rtol)
     out[PhaseField.C_STAR] = cs
     out[PhaseField.ONE_MINUS_C] = omc
     out[PhaseField.CHI_C] = chic
@@ -41,11 +41,11 @@ def phase_point(T, sw2, sb2, q0, tol_depth, rtol, want_c, out):
 
 
 @njit(cache=True, nogil=True)
-def phase_block(T, sw2, sb2, q0, tol_depth, rtol, want_c, out, k0, k1):
+def phase_block(P, T, sw2, sb2, q0, tol_depth, rtol, want_c, out, k0, k1):
     """phase_point at the flat indices k0..k1-1 of the grid sw2[i] x sb2[j] into out[i, j, :]
     (without the GIL: meanfield.kernels.run_blocks runs blocks in threads)."""
     nb = sb2.size
     for k in range(k0, k1):
         i = k // nb
         j = k % nb
-        phase_point(T, sw2[i], sb2[j], q0, tol_depth, rtol, want_c, out[i, j])
+        phase_point(P, T, sw2[i], sb2[j], q0, tol_depth, rtol, want_c, out[i, j])

@@ -8,40 +8,40 @@ import numpy as np
 from numba import njit
 
 from ...codes import Moment, Status
-from ._phi_stub import dphi
 from .gk15 import workspace
+from .phi_call import dphi
 from .roots import _illinois, _secant_point
 from .tables import moment, no_table, tab_locate
 
 V_ROUNDING = 2e-15   # relative rounding floor added to V's error bound when certifying a sign
 
 @njit(cache=True)
-def length_map(W, T, sw2, sb2, q, rtol):
+def length_map(P, W, T, sw2, sb2, q, rtol):
     """V(q) = sw2 E[phi(sqrt(q) z)^2] + sb2 (Poole eq. 3); returns (V, error bound, status)."""
-    v, e, st = moment(W, T, Moment.PHI2, q, rtol)
+    v, e, st = moment(P, W, T, Moment.PHI2, q, rtol)
     return sw2 * v + sb2, sw2 * e, st
 
 
 @njit(cache=True)
-def length_map_slope(W, T, sw2, q, rtol):
+def length_map_slope(P, W, T, sw2, q, rtol):
     """dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) (Stein's identity; valid at kinks too)."""
     if q == 0.0:
-        d = dphi(0.0)
+        d = dphi(P, 0.0)
         return sw2 * d * d, Status.OK
-    v, _e, st = moment(W, T, Moment.PHI2_ZZ, q, rtol)
+    v, _e, st = moment(P, W, T, Moment.PHI2_ZZ, q, rtol)
     return sw2 * v / (2.0 * q), st
 
 
 @njit(cache=True)
-def _probe(W, T, sw2, sb2, q, rtol):
+def _probe(P, W, T, sw2, sb2, q, rtol):
     """F(q) = V(q) - q for bracketing a fixed point, and whether its sign is certified
     (|F| above V's error bound plus rounding); where the bound at rtol does not decide it,
     V is integrated again at 1e-15.  Returns (F, certified, status)."""
-    v, e, st = length_map(W, T, sw2, sb2, q, rtol)
+    v, e, st = length_map(P, W, T, sw2, sb2, q, rtol)
     if st != Status.OK:
         return v - q, False, st
     if abs(v - q) <= e + V_ROUNDING * abs(v):
-        v2, e2, st2 = length_map(W, T, sw2, sb2, q, 1e-15)
+        v2, e2, st2 = length_map(P, W, T, sw2, sb2, q, 1e-15)
         if st2 == Status.OK:
             v, e = v2, e2
     return v - q, abs(v - q) > e + V_ROUNDING * abs(v), st
@@ -71,25 +71,25 @@ def _step_down(q, f):
 
 
 @njit(cache=True)
-def q_star(W, T, sw2, sb2, q0, rtol):
+def q_star(P, W, T, sw2, sb2, q0, rtol):
     """Fixed point of the length map reached by iterating from q0; returns (q*, status).
 
     When table T served q*, its error there, dV / |1 - V'(q*)|, must be below rtol q*;
     otherwise (a nearly marginal map, e.g. q* ~ 1e14 where V(q) - q ~ 1) the search is
     repeated with quadrature alone.
     """
-    qs, st = _q_star_search(W, T, sw2, sb2, q0, rtol)
+    qs, st = _q_star_search(P, W, T, sw2, sb2, q0, rtol)
     if st != Status.OK or tab_locate(T.moments, qs, rtol)[0] < 0:
         return qs, st
-    _v, e, _st2 = length_map(W, T, sw2, sb2, qs, rtol)
-    slope, _st3 = length_map_slope(W, T, sw2, qs, rtol)
+    _v, e, _st2 = length_map(P, W, T, sw2, sb2, qs, rtol)
+    slope, _st3 = length_map_slope(P, W, T, sw2, qs, rtol)
     if e <= rtol * qs * abs(1.0 - slope):
         return qs, st
-    return _q_star_search(W, no_table(), sw2, sb2, q0, rtol)
+    return _q_star_search(P, W, no_table(), sw2, sb2, q0, rtol)
 
 
 @njit(cache=True)
-def _q_star_search(W, T, sw2, sb2, q0, rtol):
+def _q_star_search(P, W, T, sw2, sb2, q0, rtol):
     """The search of q_star.
 
     The map is increasing for the nonlinearities of interest, so the orbit from q0
@@ -97,7 +97,7 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
     bracket it by doubling/halving, then bracketed secant (Illinois) steps on
     F(q) = V(q) - q, one integral per step, to 4e-16 relative.
     """
-    f0, cert, st = _probe(W, T, sw2, sb2, q0, rtol)
+    f0, cert, st = _probe(P, W, T, sw2, sb2, q0, rtol)
     if st != Status.OK:
         return np.nan, st
     if abs(f0) <= 1e-13 * q0:
@@ -113,7 +113,7 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
         hi = _step_up(q0, f0)
         unresolved = not cert
         while True:
-            f_hi, cert, st = _probe(W, T, sw2, sb2, hi, rtol)
+            f_hi, cert, st = _probe(P, W, T, sw2, sb2, hi, rtol)
             if st != Status.OK:
                 return lo, Status.Q_UNRESOLVED     # e.g. oscillating phi at large q: quadrature gives up
             if cert and f_hi <= 0.0:
@@ -129,7 +129,7 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
         hi, f_hi = q0, f0
         lo = _step_down(q0, f0)
         while True:
-            f_lo, cert, st = _probe(W, T, sw2, sb2, lo, rtol)
+            f_lo, cert, st = _probe(P, W, T, sw2, sb2, lo, rtol)
             if st != Status.OK:
                 return np.nan, st
             if cert and f_lo >= 0.0:
@@ -140,16 +140,16 @@ def _q_star_search(W, T, sw2, sb2, q0, rtol):
             if lo < 1e-30 and sb2 == 0.0:
                 # V(0) = 0 makes 0 a fixed point; below 1e-30 V(q)/q is its limit to rounding,
                 # so V(lo) < lo leaves no other fixed point in (0, lo): the orbit goes to 0
-                v0, _e, st = length_map(W, T, sw2, sb2, 0.0, rtol)
+                v0, _e, st = length_map(P, W, T, sw2, sb2, 0.0, rtol)
                 if v0 == 0.0:
                     return 0.0, Status.Q_ZERO
             if lo < 1e-300:
                 return 0.0, Status.NOT_CONVERGED
-    return refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol)
+    return refine_fixed_point(P, W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol)
 
 
 @njit(cache=True)
-def refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
+def refine_fixed_point(P, W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
     """The fixed point of V in the bracket [lo, hi] where F = V(q) - q changes sign (F(lo) = f_lo,
     F(hi) = f_hi): bracketed secant (Illinois) steps, one integral per step, to 4e-16 relative.
     Returns (q, status)."""
@@ -161,7 +161,7 @@ def refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
     q = lo
     for _it in range(200):
         q = _secant_point(lo, f_lo, hi, f_hi)
-        f, _e, st = length_map(W, T, sw2, sb2, q, rtol)
+        f, _e, st = length_map(P, W, T, sw2, sb2, q, rtol)
         if st != Status.OK:
             return np.nan, st
         f -= q
@@ -174,24 +174,24 @@ def refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
 
 
 @njit(cache=True)
-def fixed_point_between(W, T, sw2, sb2, lo, hi, rtol):
+def fixed_point_between(P, W, T, sw2, sb2, lo, hi, rtol):
     """The fixed point of V between lo and hi, where V(q) - q changes sign (refine_fixed_point);
     Status.NOT_CONVERGED if it does not change sign there."""
-    f_lo, _e, st = length_map(W, T, sw2, sb2, lo, rtol)
+    f_lo, _e, st = length_map(P, W, T, sw2, sb2, lo, rtol)
     if st != Status.OK:
         return np.nan, st
-    f_hi, _e, st = length_map(W, T, sw2, sb2, hi, rtol)
+    f_hi, _e, st = length_map(P, W, T, sw2, sb2, hi, rtol)
     if st != Status.OK:
         return np.nan, st
     f_lo -= lo
     f_hi -= hi
     if f_lo * f_hi > 0.0:
         return np.nan, Status.NOT_CONVERGED
-    return refine_fixed_point(W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol)
+    return refine_fixed_point(P, W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol)
 
 
 @njit(cache=True, nogil=True)
-def stable_below_block(T, sw2, sb2, q0, rtol, flag, k0, k1):
+def stable_below_block(P, T, sw2, sb2, q0, rtol, flag, k0, k1):
     """flag[k] = 1 where V(q) < q (certified) somewhere on the scan q0 / SCAN_STEP^j > 1e-10 at
     (sw2[k], sb2[k]): for a point whose orbit from q0 diverges, a stable fixed point lies below q0
     (the orbit from a smaller q0 stops there).  Blocks as phase_block."""
@@ -201,20 +201,20 @@ def stable_below_block(T, sw2, sb2, q0, rtol, flag, k0, k1):
         q = q0
         while q > 1e-10:
             q = q / SCAN_STEP
-            f, cert, st = _probe(W, T, sw2[k], sb2[k], q, rtol)
+            f, cert, st = _probe(P, W, T, sw2[k], sb2[k], q, rtol)
             if st == Status.OK and cert and f < 0.0:
                 flag[k] = 1
                 break
 
 
 @njit(cache=True)
-def convergence_depth(W, T, sw2, sb2, q0, qs, tol, max_depth, rtol):
+def convergence_depth(P, W, T, sw2, sb2, q0, qs, tol, max_depth, rtol):
     """Layers until |q^l - q*| <= tol q* starting from q^1 = q0 (Poole Fig. 1D)."""
     q = q0
     for layer in range(1, max_depth + 1):
         if abs(q - qs) <= tol * qs:
             return layer - 1
-        q, _e, st = length_map(W, T, sw2, sb2, q, rtol)
+        q, _e, st = length_map(P, W, T, sw2, sb2, q, rtol)
         if st != Status.OK:
             return -1
     return -1

@@ -15,7 +15,7 @@ from .integrands import ROT_AGREE
 
 
 @njit(cache=True)
-def expect_rotated(W, kind, q, omc, rtol):
+def expect_rotated(P, W, kind, q, omc, rtol):
     """E[(phi(u1) - phi(u2))^2]/2 (Kind.ROT_GAP) or E[phi'(u1) phi'(u2)] (Kind.ROT_CHI) at variance q,
     correlation 1 - omc, in rotated coordinates; (value, error, status), status 2 where the
     Gauss-Hermite rules across the diagonal disagree (sb too wide for phi).
@@ -25,8 +25,8 @@ def expect_rotated(W, kind, q, omc, rtol):
     """
     sa = math.sqrt(0.5 * q * (2.0 - omc))
     sb = math.sqrt(0.5 * q * omc)
-    d1, _e, _vabs, _st = expect1w(W, Kind.DPHI2, 0.0, math.sqrt(q), 0.0, 0.0, 1e-3, 1e-15, 0.0)
+    d1, _e, _vabs, _st = expect1w(P, W, Kind.DPHI2, 0.0, math.sqrt(q), 0.0, 0.0, 1e-3, 1e-15, 0.0)
     size = d1 if kind == Kind.ROT_CHI else omc * q * d1
-    v, e, _vabs, st = expect1w(W, kind, 0.0, sa, sb, ROT_AGREE * size, rtol, 1e-15, 0.0)
+    v, e, _vabs, st = expect1w(P, W, kind, 0.0, sa, sb, ROT_AGREE * size, rtol, 1e-15, 0.0)
     return v, e, st
 

@@ -10,7 +10,6 @@ import numpy as np
 from numba import njit
 
 from ...codes import Kind, Moment, Status, Table, TablePart
-from ._phi_stub import KINKS
 from .gk15 import expect1w, workspace
 from .hermite import hermite_coefficients
 from .integrands import worse_status
@@ -36,7 +35,7 @@ TAB_DEG = 32
 TAB_TOL = 3e-14
 TAB_USE_RTOL = 1e-12
 TAB_NMOM = len(Moment)
-TAB_HERMITE = 0 if KINKS else 256
+TAB_HERMITE = 256   # 0 (no Hermite part) for phi with kinks: see meanfield.kernels.tables
 
 
 @njit(cache=True)
@@ -54,21 +53,21 @@ def moment_kind(row):
 
 
 @njit(cache=True)
-def tab_sample(q, hermite, vals, scales):
+def tab_sample(P, q, hermite, vals, scales):
     """One table row at q (moments, or Hermite coefficients if ``hermite``) into vals,
     with the scale of each entry; returns a status."""
     W = workspace()
     s = math.sqrt(q)
     if hermite:
-        v, _e, vabs, st = expect1w(W, Kind.PHI2, 0.0, s, 0.0, 0.0, 1e-14, 1e-16, 0.0)
+        v, _e, vabs, st = expect1w(P, W, Kind.PHI2, 0.0, s, 0.0, 0.0, 1e-14, 1e-16, 0.0)
         if st != Status.OK or not math.isfinite(v):
             return worse_status(st, Status.NONFINITE)
-        hermite_coefficients(W, q, vals.size - 1, vals)
+        hermite_coefficients(P, W, q, vals.size - 1, vals)
         for r in range(vals.size):
             scales[r] = math.sqrt(v)
         return Status.OK
     for r in range(TAB_NMOM):
-        v, _e, vabs, st = expect1w(W, moment_kind(r), 0.0, s, 0.0, 0.0, 1e-14, 1e-16, 0.0)
+        v, _e, vabs, st = expect1w(P, W, moment_kind(r), 0.0, s, 0.0, 0.0, 1e-14, 1e-16, 0.0)
         if st != Status.OK or not math.isfinite(v):
             return worse_status(st, Status.NONFINITE)
         vals[r] = v
@@ -77,10 +76,10 @@ def tab_sample(q, hermite, vals, scales):
 
 
 @njit(cache=True, nogil=True)
-def tab_sample_block(q, hermite, vals, scales, status, i0, i1):
+def tab_sample_block(P, q, hermite, vals, scales, status, i0, i1):
     """tab_sample at q[i0:i1] (without the GIL: meanfield.kernels.run_blocks runs blocks in threads)."""
     for i in range(i0, i1):
-        status[i] = np.int64(tab_sample(q[i], hermite, vals[i], scales[i]))
+        status[i] = np.int64(tab_sample(P, q[i], hermite, vals[i], scales[i]))
 
 
 @njit(cache=True)
@@ -127,7 +126,7 @@ def tab_values(T, p, x, r0, r1, out):
 
 
 @njit(cache=True)
-def moment(W, T, row, q, rtol):
+def moment(P, W, T, row, q, rtol):
     """E[g(sqrt(q) z)] for g = moment_kind(row): from T where it serves q, else by quadrature.
 
     Returns (value, error bound, status); the error is relative to E|g|, which for the
@@ -138,7 +137,7 @@ def moment(W, T, row, q, rtol):
         v = np.empty(1)
         tab_values(T.moments, p, x, row, row + 1, v)
         return v[0], err * abs(v[0]), Status.OK
-    v, e, _vabs, st = expect1w(W, moment_kind(row), 0.0, math.sqrt(q), 0.0, 0.0, rtol, 1e-15, 0.0)
+    v, e, _vabs, st = expect1w(P, W, moment_kind(row), 0.0, math.sqrt(q), 0.0, 0.0, rtol, 1e-15, 0.0)
     return v, e, st
 
 

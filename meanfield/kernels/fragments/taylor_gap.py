@@ -12,7 +12,7 @@ TAYLOR_MAX_OMC = 1e-3
 
 
 @njit(cache=True)
-def _gap_taylor(W, q, e, rtol):
+def _gap_taylor(P, W, q, e, rtol):
     """E[(phi(u1) - phi(u2))^2]/2 at correlation c = 1 - e, to second order in e.
 
     From Mehler's series, gap = sum_n (1 - (1-e)^n) a_n^2 with
@@ -24,9 +24,9 @@ def _gap_taylor(W, q, e, rtol):
     """
     s = math.sqrt(q)
     r = 0.01 * rtol
-    d1, _e1, _a1, st1 = expect1w(W, Kind.DPHI2, 0.0, s, 0.0, 0.0, r, 1e-15, 0.0)
-    d2, _e2, _a2, st2 = expect1w(W, Kind.D2PHI2, 0.0, s, 0.0, 0.0, r, 1e-15, 0.0)
-    d3, _e3, _a3, st3 = expect1w(W, Kind.D3PHI2, 0.0, s, 0.0, 0.0, 1e-3, 1e-15, 0.0)
+    d1, _e1, _a1, st1 = expect1w(P, W, Kind.DPHI2, 0.0, s, 0.0, 0.0, r, 1e-15, 0.0)
+    d2, _e2, _a2, st2 = expect1w(P, W, Kind.D2PHI2, 0.0, s, 0.0, 0.0, r, 1e-15, 0.0)
+    d3, _e3, _a3, st3 = expect1w(P, W, Kind.D3PHI2, 0.0, s, 0.0, 0.0, 1e-3, 1e-15, 0.0)
     if st1 != Status.OK or st2 != Status.OK or st3 != Status.OK:
         return 0.0, np.inf, False
     val = e * q * d1 - 0.5 * e * e * q * q * d2
