@@ -147,6 +147,8 @@ def _unwritable(directory: pathlib.Path) -> str | None:
 PHI_SIGNATURE = "float64(float64)"
 #: Key of the machinery module among the kernel files (phi keys are hex digests: no clash).
 MACHINERY = "machinery"
+#: Numba event kind raised around loading a phi module (its callbacks compile then, or load from the cache).
+PHI_EVENT = "meanfield:phi"
 
 
 def machinery_source() -> str:
@@ -204,12 +206,17 @@ def _load(key: str, source: str, label: str = "") -> types.ModuleType:
         prune_cache(directory)
     name = f"meanfield_kernels_{key}_{_template()[1]}"
     label = label or key
-    _labels[name] = label if len(label) <= 60 else label[:50] + "..."
+    label = label if len(label) <= 60 else label[:50] + "..."
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        if key == MACHINERY:          # its kernels compile lazily, and say so through Numba's events
+            spec.loader.exec_module(module)
+        else:                         # phi's C callbacks compile (or load) right here
+            from numba.core import event
+            with event.trigger_event(PHI_EVENT, data={"module": module, "label": label}):
+                spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]    # never leave a half-initialised module to be found by key
         raise
@@ -281,7 +288,6 @@ def clear_cache(directory=None) -> int:
 
 # --- progress while Numba compiles (off unless enable_compile_progress is called) ---------
 
-_labels: dict = {}        # kernel module name -> what to call phi in messages
 
 
 def enable_compile_progress(stream=None):
@@ -302,12 +308,14 @@ def enable_compile_progress(stream=None):
 
     listener = Listener(stream)
     event.register("numba:compile", listener)
+    event.register(PHI_EVENT, listener)
     return listener
 
 
 def disable_compile_progress(listener) -> None:
     from numba.core import event
     event.unregister("numba:compile", listener)
+    event.unregister(PHI_EVENT, listener)
 
 
 class _CompileProgress:
@@ -317,26 +325,31 @@ class _CompileProgress:
         self.stream = stream
         self.depth = 0
         self.start = 0.0
-        self.announced = set()
+        self.phi_start = 0.0
 
     def _module(self, ev):
         disp = (ev.data or {}).get("dispatcher")
         return getattr(getattr(disp, "py_func", None), "__module__", "") or ""
 
     def _report(self, ev):
+        stream = self.stream or sys.stderr
+        if ev.kind == PHI_EVENT:
+            if ev.is_start:
+                self.phi_start = time.perf_counter()
+            elif ev.data["module"].phi.cache_hits == 0:      # compiled, not loaded from the cache
+                stream.write(f"meanfield: compiled phi = {ev.data['label']} and its derivatives (first use, "
+                             f"cached afterwards) in {time.perf_counter() - self.phi_start:.1f} s\n")
+                stream.flush()
+            return
         if not self._module(ev).startswith("meanfield_kernels_") and self.depth == 0:
             return
-        stream = self.stream or sys.stderr
         if ev.is_start:
             self.depth += 1
             if self.depth == 1:
                 self.start = time.perf_counter()
-                name = self._module(ev)
                 func = getattr(ev.data["dispatcher"].py_func, "__name__", "?")
-                first = name not in self.announced
-                self.announced.add(name)
-                stream.write(f"meanfield: compiling kernels for phi = {_labels.get(name, name)} ({func}"
-                             f"{'; first use, cached afterwards' if first else ''}) ...")
+                stream.write(f"meanfield: compiling the quadrature machinery ({func}; once per installation, "
+                             f"shared by every phi) ...")
                 stream.flush()
         else:
             self.depth = max(0, self.depth - 1)
