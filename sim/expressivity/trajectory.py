@@ -180,7 +180,7 @@ def raghu_theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, inpu
     Raises
     ------
     meanfield.bounds.BoundError
-        If ``depth`` is not a non-negative integer or ``k`` is invalid.
+        If ``depth`` is not a non-negative integer, ``k < 1``, ``sigma_w <= 0`` or ``sigma_b < 0``.
     """
     return np.array([raghu_trajectory_lower_bound(sigma_w, sigma_b, k, d, input_length)
                      for d in range(depth + 1)])
@@ -384,8 +384,8 @@ def dichotomies(phi, widths, sigma_w: float, sigma_b: float, inputs, n_networks:
         The fixed input set.
     n_networks : int
         Number of networks to draw, >= 1.
-    seed : int or numpy.random.SeedSequence
-        Root of the per-network seeds.
+    seed : int or sequence of int
+        Entropy of the ``numpy.random.SeedSequence`` whose children seed the networks.
 
     Returns
     -------
