@@ -110,8 +110,10 @@ def regions_grid(*, depths, seeds: int, neurons=None, widths=None, phi: str = "r
         If ``depths`` is empty or has a depth below 1, ``seeds < 1``, ``box`` is not four
         numbers with s_min < s_max and t_min < t_max, both or neither of ``neurons`` and
         ``widths`` is given, a #neurons is not divisible by a depth, or a width is below 1.
-    ValueError
-        If ``phi`` is invalid or not piecewise linear (meanfield's / sim's error).
+    ExpressionError
+        If ``phi`` is not a known name or a valid expression (meanfield's parser).
+    RegionsError
+        If ``phi`` is not piecewise linear (:func:`sim.regions.piecewise_linear`).
     """
     from meanfield.nonlinearity import as_nonlinearity
 

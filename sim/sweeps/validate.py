@@ -166,8 +166,8 @@ def validate_grid(phi: str, sigma_w, sigma_b, widths, depth: int, seeds: int, *,
     SweepError
         If ``seeds < 1``, ``depth < 2``, ``widths`` is empty or has a width below 2, or a
         sigma is negative.
-    ValueError
-        If ``phi`` is not a known nonlinearity or a valid expression (meanfield's error).
+    ExpressionError
+        If ``phi`` is not a known name or a valid expression (meanfield's parser).
     """
     from meanfield.nonlinearity import as_nonlinearity
 
