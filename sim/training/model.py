@@ -67,6 +67,12 @@ class NetworkSpec:
         Seed of ``RandomNetwork`` (the initial weights).
     batch_norm : tuple of int
         Hidden layers l in 1..D-1 whose pre-activations h^l are batch-normalised.
+
+    Raises
+    ------
+    TrainingError
+        On construction: fewer than two widths, a width below 1, or a batch_norm layer
+        outside 1..D-1.
     """
 
     widths: tuple
