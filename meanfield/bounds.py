@@ -61,6 +61,23 @@ def hyperplane_regions(m: int, n: int) -> int:
     which holds with probability one for random weights and biases with a density
     (HR Sec. 2.2).  With zero biases all hyperplanes pass through the origin and the
     central arrangement has fewer regions (see :func:`central_arrangement_regions`).
+
+    Parameters
+    ----------
+    m : int
+        Number of hyperplanes (hidden neurons), >= 0.
+    n : int
+        Dimension of the space (input dimension n_in), >= 0.
+
+    Returns
+    -------
+    int
+        The exact number of connected components of R^n minus the hyperplanes.
+
+    Raises
+    ------
+    BoundError
+        If m or n is not a non-negative integer.
     """
     m, n = _nonneg_int("m", m), _nonneg_int("n", n)
     return sum(math.comb(m, i) for i in range(n + 1))
@@ -72,7 +89,24 @@ def central_arrangement_regions(m: int, n: int) -> int:
         #regions = 2 sum_{i=0}^{n-1} C(m - 1, i)
 
     For n = 2 this is 2m: m lines through one point cut the plane into 2m sectors (the
-    zero-bias case, HR App. D).  Assumes m >= 1 and the normals in general position.
+    zero-bias case, HR App. D).  Assumes the normals are in general position.
+
+    Parameters
+    ----------
+    m : int
+        Number of hyperplanes through the origin (hidden neurons with zero bias), >= 1.
+    n : int
+        Dimension of the space (input dimension n_in), >= 1.
+
+    Returns
+    -------
+    int
+        The exact number of regions (cones) of the central arrangement.
+
+    Raises
+    ------
+    BoundError
+        If m or n is not an integer >= 1.
     """
     m, n = _positive_int("m", m), _positive_int("n", n)
     return 2 * sum(math.comb(m - 1, i) for i in range(n))
@@ -89,6 +123,30 @@ def hanin_rolnick_bound(n_neurons: int, n_in: int, T: float = 1.0, volume: float
     C_bias^k; gradient moments sup_x E||grad z(x)||^m <= C_grad^m; cube side above
     delta_0.  T depends on C_grad and C_bias and is not given by the paper: it is a
     parameter here (T = 1 reproduces the heuristic of Remark 1 per unit volume).
+
+    Parameters
+    ----------
+    n_neurons : int
+        Total number of hidden neurons of the network (all layers), >= 0.
+    n_in : int
+        Input dimension, >= 1.
+    T : float, optional
+        The constant T of Theorem 5, > 0 (default 1).  It only enters the case
+        n_neurons >= n_in.
+    volume : float, optional
+        Volume of the cube C, > 0 (default 1: the bound per unit volume).
+
+    Returns
+    -------
+    float
+        The right-hand side of Theorem 5 times ``volume``: an upper bound on the
+        expected number of non-empty activation regions in C.
+
+    Raises
+    ------
+    BoundError
+        If n_neurons is not a non-negative integer, n_in not an integer >= 1, or T or
+        volume is not positive.
     """
     n_neurons, n_in = _nonneg_int("n_neurons", n_neurons), _positive_int("n_in", n_in)
     if not (T > 0 and volume > 0):
@@ -105,6 +163,23 @@ def hanin_rolnick_heuristic(n_neurons: int, n_in: int) -> float:
     initialisation Var W = 2/fan-in) that any depth gives about the same count, e.g.
     96^2 / 2 = 4608 for depth 3 x width 32 in a 2D cross-section (HR Figs. 5, 6).
     A heuristic, not a bound.
+
+    Parameters
+    ----------
+    n_neurons : int
+        Total number of hidden neurons of the network (all layers), >= 0.
+    n_in : int
+        Input dimension (2 for a 2D cross-section), >= 1.
+
+    Returns
+    -------
+    float
+        n_neurons^{n_in} / n_in!, the predicted number of activation regions.
+
+    Raises
+    ------
+    BoundError
+        If n_neurons is not a non-negative integer or n_in not an integer >= 1.
     """
     n_neurons, n_in = _nonneg_int("n_neurons", n_neurons), _positive_int("n_in", n_in)
     return n_neurons ** n_in / math.factorial(n_in)
@@ -118,6 +193,28 @@ def raghu_pattern_bound(k: int, n: int, m: int, phi: str = "relu") -> int:
     thresholds per unit give 2k hyperplanes per layer).  Returned without the
     constant, i.e. k^{mn} or (2k)^{mn}; see :func:`layerwise_arrangement_bound` for a
     non-asymptotic version of the same argument.
+
+    Parameters
+    ----------
+    k : int
+        Width of every hidden layer, >= 1.
+    n : int
+        Number of hidden layers, >= 1.
+    m : int
+        Input dimension, >= 1.
+    phi : str, optional
+        ``'relu'`` (default), ``'leaky_relu'`` (same count as ReLU), or ``'hard_tanh'``
+        (alias ``'hardtanh'``).
+
+    Returns
+    -------
+    int
+        k^{mn} for ReLU and leaky ReLU, (2k)^{mn} for hard tanh (the O() constant is 1).
+
+    Raises
+    ------
+    BoundError
+        If k, n or m is not an integer >= 1, or phi is none of the names above.
     """
     k, n, m = _positive_int("k", k), _positive_int("n", n), _positive_int("m", m)
     return _per_unit_cuts(phi, k) ** (m * n)
@@ -139,6 +236,27 @@ def layerwise_arrangement_bound(widths, n_in: int, phi: str = "relu") -> int:
     by hyperplanes (HR Lemma 4), c N_l of them (c = 1 for ReLU and leaky ReLU, 2 for
     hard tanh), so each region splits into at most eq. (4) pieces.  A rigorous upper
     bound on the number of activation regions for any weights.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden layer widths N_1, ..., N_L, each >= 1 (at least one layer).
+    n_in : int
+        Input dimension, >= 1.
+    phi : str, optional
+        ``'relu'`` (default), ``'leaky_relu'`` or ``'hard_tanh'`` (alias ``'hardtanh'``);
+        sets c.
+
+    Returns
+    -------
+    int
+        prod_l sum_{i=0}^{n_in} C(c N_l, i), exact.
+
+    Raises
+    ------
+    BoundError
+        If widths is empty or holds a width that is not an integer >= 1, n_in is not
+        an integer >= 1, or phi is none of the names above.
     """
     n_in = _positive_int("n_in", n_in)
     total = 1
@@ -155,6 +273,24 @@ def montufar_lower_bound(widths, n_in: int) -> int:
 
     for L hidden layers of widths N_l >= n_0 = n_in.  A statement about the best
     weights, not about random ones (random nets are far below it, HR).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden layer widths N_1, ..., N_L, each >= n_in.
+    n_in : int
+        Input dimension n_0, >= 1.
+
+    Returns
+    -------
+    int
+        The right-hand side above, exact.
+
+    Raises
+    ------
+    BoundError
+        If widths is empty or holds a width that is not an integer >= 1, n_in is not
+        an integer >= 1, or some width is below n_in.
     """
     widths, n_in = _widths(widths), _positive_int("n_in", n_in)
     if min(widths) < n_in:
@@ -173,6 +309,24 @@ def serra_upper_bound(widths, n_in: int) -> int:
 
     Tight for one hidden layer (then it is eq. 4).  The sum is enumerated exactly, so
     keep L * n_in modest (the number of terms is at most (n_in + 1)^L).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden layer widths N_1, ..., N_L, each >= 1 (at least one layer).
+    n_in : int
+        Input dimension n_0, >= 1.
+
+    Returns
+    -------
+    int
+        The right-hand side above, exact.
+
+    Raises
+    ------
+    BoundError
+        If widths is empty or holds a width that is not an integer >= 1, n_in is not
+        an integer >= 1, or (n_in + 1)^L exceeds 5,000,000 terms.
     """
     widths, n_in = _widths(widths), _positive_int("n_in", n_in)
     if (n_in + 1) ** len(widths) > 5_000_000:
@@ -195,6 +349,25 @@ def raghu_growth_factor(sigma_w: float, sigma_b: float, k: int) -> float:
     """Per-layer factor of RPK Theorem 1 (hard tanh, W ~ N(0, sigma_w^2/k), b ~ N(0, sigma_b^2)).
 
         sigma_w / (sigma_w^2 + sigma_b^2)^{1/4} * sqrt(k) / sqrt(sqrt(sigma_w^2 + sigma_b^2) + k)
+
+    Parameters
+    ----------
+    sigma_w : float
+        Weight standard deviation (W_ij ~ N(0, sigma_w^2 / k)), > 0.
+    sigma_b : float
+        Bias standard deviation, >= 0.
+    k : int
+        Width of every hidden layer, >= 1.
+
+    Returns
+    -------
+    float
+        The factor above; the lower bound grows like factor^d with depth d.
+
+    Raises
+    ------
+    BoundError
+        If k is not an integer >= 1, sigma_w <= 0 or sigma_b < 0.
     """
     k = _positive_int("k", k)
     if not (sigma_w > 0 and sigma_b >= 0):
@@ -210,6 +383,30 @@ def raghu_trajectory_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: 
     Assumes a hard-tanh network of width k with i.i.d. Gaussian weights and biases and
     any 1D input trajectory x(t); the O() hides a constant, so compare growth *rates*
     (Raghu Fig. 2 c, d) rather than absolute lengths.
+
+    Parameters
+    ----------
+    sigma_w : float
+        Weight standard deviation (W_ij ~ N(0, sigma_w^2 / k)), > 0.
+    sigma_b : float
+        Bias standard deviation, >= 0.
+    k : int
+        Width of every hidden layer, >= 1.
+    depth : int
+        Layer d whose image of the trajectory is measured, >= 0 (0: the input).
+    input_length : float, optional
+        Arc length l(x(t)) of the input trajectory (default 1).
+
+    Returns
+    -------
+    float
+        :func:`raghu_growth_factor` ^ depth * input_length (the O() constant is 1).
+
+    Raises
+    ------
+    BoundError
+        If depth is not a non-negative integer, k not an integer >= 1, sigma_w <= 0 or
+        sigma_b < 0.
     """
     depth = _nonneg_int("depth", depth)
     return raghu_growth_factor(sigma_w, sigma_b, k) ** depth * float(input_length)
@@ -223,6 +420,26 @@ def shallow_length_bound(N1: int, s: int, R: float) -> float:
     times (s = 1 for a circle), for any W^1, b^1.  For tanh (R = 2) on a circle this is
     4 N1; Poole et al. quote it in normalised form as growing only like sqrt(N1), in
     contrast with the exponential growth with depth.
+
+    Parameters
+    ----------
+    N1 : int
+        Width of the hidden layer, >= 1.
+    s : int
+        Most sign changes of any 1D projection of the curve's velocity, >= 0.
+    R : float
+        Dynamic range max phi - min phi of the nonlinearity, finite and >= 0.
+
+    Returns
+    -------
+    float
+        N1 (1 + s) R, an upper bound on the Euclidean length L^E of the image curve.
+
+    Raises
+    ------
+    BoundError
+        If N1 is not an integer >= 1, s not a non-negative integer, or R is negative
+        or not finite (an unbounded phi such as ReLU).
     """
     N1, s = _positive_int("N1", N1), _nonneg_int("s", s)
     if not (R >= 0 and math.isfinite(R)):
@@ -256,6 +473,27 @@ def optimal_width_fixed_neurons(n_neurons: int, m: int, phi: str = "relu") -> Op
     c k = e, i.e. k = e for ReLU (c = 1) and k = e/2 for hard tanh (c = 2).  Among
     integers, ReLU is best at k = 3 (3^{1/3} > 2^{1/2}), and the bound decreases for
     every k >= 3 (slides: "When k >= 3, APs decrease when k increases").
+
+    Parameters
+    ----------
+    n_neurons : int
+        Total number of hidden neurons N, >= 1; integer widths 1..N are compared.
+    m : int
+        Input dimension, >= 1.
+    phi : str, optional
+        ``'relu'`` (default, c = 1), ``'leaky_relu'`` (c = 1) or ``'hard_tanh'``
+        (alias ``'hardtanh'``, c = 2).
+
+    Returns
+    -------
+    OptimalWidth
+        ``k_continuous`` = e / c, ``k_integer`` the best integer width (ties to the
+        smaller), ``log_bound`` {k: (m N / k) log(c k)} for k = 1..N.
+
+    Raises
+    ------
+    BoundError
+        If n_neurons or m is not an integer >= 1, or phi is none of the names above.
     """
     n_neurons, m = _positive_int("n_neurons", n_neurons), _positive_int("m", m)
     c = _per_unit_cuts(phi, 1)

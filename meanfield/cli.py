@@ -94,6 +94,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``meanfield`` argument parser: its own commands and every plugin's.
+
+    Builds the subcommands ``phase``, ``point``, ``derive`` and ``cache``, then calls each
+    entry point of the group ``meanfield.commands`` with the subparsers object so that
+    it adds its own command (``validate`` and ``regions`` from ``sim``).  A plugin that
+    fails to import is skipped with a one-line warning on stderr, so the theory
+    commands keep working.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand sets ``func`` (the function that runs it), and a
+        usage error prints one line to stderr and raises ``SystemExit(2)``.
+    """
     from . import __version__
 
     p = _Parser(prog="meanfield", description=__doc__.split("\n")[0] + " Mean-field theory of deep random "
@@ -225,8 +239,41 @@ def _cmd_phase(args) -> int:
 
 
 def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
-    """Everything ``meanfield point`` prints, as a dict (floats; None where undefined, with
-    the reason under ``"undefined"``)."""
+    """Everything ``meanfield point`` prints, as a dict.
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        Anything :class:`meanfield.Nonlinearity` accepts (registry name or expression in x).
+    sigma_w : float
+        Weight standard deviation, finite and >= 0.
+    sigma_b : float
+        Bias standard deviation, finite and >= 0.
+    q0 : float, optional
+        Squared length per neuron of the input, q^1 > 0 (default 1): q* is the stable fixed
+        point its orbit reaches.
+
+    Returns
+    -------
+    dict
+        ``phi`` (name), ``sigma_w``, ``sigma_b``, ``q0``; ``fixed_points``: one dict per
+        fixed point of the length map with ``q``, ``slope`` (dV/dq), ``chi1``, ``stable``
+        and ``basin`` ([lo, hi] or None); ``scanned`` ([lo, hi] of the scan in q),
+        ``above`` (``"grows"``, ``"contracts"`` or ``"unresolved"``), ``multistable``,
+        ``notes``; the floats ``q_star``, ``chi1``, ``chi2``, ``c_star``, ``xi_q``,
+        ``xi_c`` (Poole eqs. 3, 7, 9, 6; Schoenholz et al. 2017 depth scales), each None
+        where undefined, with the reason under ``undefined[name]`` (where q* is undefined
+        everything after it is None and only ``undefined["q_star"]`` is given).
+
+    Raises
+    ------
+    ValueError
+        If sigma_w or sigma_b is not a finite number >= 0, or q0 not a finite number > 0.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
+    NotConvergedError
+        If the length map cannot be evaluated for the fixed-point scan.
+    """
     from .errors import MeanFieldError
     from .mean_field import MeanField
 
@@ -389,6 +436,31 @@ def _quiet_matplotlib_config() -> None:
 
 
 def main(argv=None) -> int:
+    """Run the ``meanfield`` console script.
+
+    Any ``ValueError`` or ``ArithmeticError`` of the command (all of meanfield's typed
+    errors are ``ValueError``) becomes one line ``meanfield: error: ...`` on stderr and
+    status 2; warnings print as one line each.  Kernel compilation is reported on a
+    terminal or with ``MEANFIELD_PROGRESS=1``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default ``sys.argv[1:]``).  An expression
+        may start with ``-`` (``point -x*tanh(x) ...``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success (also when stdout is a pipe closed early), 2 for bad
+        input or no command given (then the help is printed), 130 on Ctrl-C.
+
+    Raises
+    ------
+    SystemExit
+        From argument parsing: status 2 with one line on stderr for a usage error,
+        status 0 after ``--help`` or ``--version``.
+    """
     _quiet_matplotlib_config()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -32,11 +32,35 @@ class sigmoid(sp.Function):
     """
 
     def fdiff(self, argindex=1):
+        r"""Derivative :math:`\sigma'(x) = \sigma(x)\,(1 - \sigma(x))` (sympy's hook for ``diff``).
+
+        Parameters
+        ----------
+        argindex : int, optional
+            Which argument to differentiate by; sigmoid has one (1).
+
+        Returns
+        -------
+        sympy.Expr
+            ``sigmoid(t) * (1 - sigmoid(t))`` at this call's argument t.
+        """
         s = sigmoid(self.args[0])
         return s * (1 - s)
 
     @classmethod
     def eval(cls, arg):
+        r"""Automatic evaluation on construction (sympy's hook): :math:`\sigma(0) = 1/2`.
+
+        Parameters
+        ----------
+        arg : sympy.Expr
+            The argument.
+
+        Returns
+        -------
+        sympy.Rational or None
+            1/2 where ``arg`` is zero; None (leave ``sigmoid(arg)`` unevaluated) otherwise.
+        """
         if arg.is_zero:
             return sp.Rational(1, 2)
 
@@ -71,6 +95,18 @@ class softplus(sp.Function):
     r"""Softplus :math:`\log(1+e^{x})`, with derivative :math:`\sigma(x)`."""
 
     def fdiff(self, argindex=1):
+        r"""Derivative :math:`\operatorname{softplus}'(x) = \sigma(x)` (sympy's hook for ``diff``).
+
+        Parameters
+        ----------
+        argindex : int, optional
+            Which argument to differentiate by; softplus has one (1).
+
+        Returns
+        -------
+        sigmoid
+            ``sigmoid(t)`` at this call's argument t.
+        """
         return sigmoid(self.args[0])
 
     def _eval_rewrite_as_exp(self, arg, **kwargs):
@@ -135,10 +171,26 @@ def parse_expression(text: str) -> sp.Expr:
     ``&``/``|``/``and``/``or`` inside ``Piecewise`` conditions; tuples (for
     ``Piecewise`` pieces); calls of the functions in :data:`FUNCTIONS`.
 
+    Parameters
+    ----------
+    text : str
+        The expression, at most ``MAX_LENGTH`` (1000) characters, e.g. ``"x*tanh(x)"`` or
+        ``"Piecewise((0, x < 0), (x, True))"``.
+
+    Returns
+    -------
+    sympy.Expr
+        The expression in the real symbol :data:`x`; nothing of ``text`` is executed.
+
     Raises
     ------
     ExpressionError
-        Naming the offending token and what to write instead.
+        Naming the offending token and what to write instead: ``text`` is not a string,
+        is empty or too long, does not parse, is nested more than ``MAX_DEPTH`` (60)
+        levels, uses a name, operator or function outside the whitelist, has a power
+        exponent above ``MAX_INT_EXPONENT`` (64) in size or an integer literal with more
+        than ``MAX_LITERAL_DIGITS`` (40) digits, or is not a numeric expression (e.g. a
+        bare comparison or tuple).
     """
     if not isinstance(text, str):
         raise ExpressionError(f"expression must be a string, got {type(text).__name__}")

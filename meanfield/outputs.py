@@ -30,12 +30,18 @@ def check_writable(path, suffixes=(), what: str = "--out") -> pathlib.Path:
     what : str
         How the user named the path (a flag), for the message.
 
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``~`` expanded (nothing is created: the probe file is removed).
+
     Raises
     ------
     OutputPathError
-        With one line naming the problem and the fix: the parent directory is missing
-        or is not a directory, it cannot be written (read-only, ``/proc``), or a target
-        is an existing directory or read-only file.
+        With one line naming the problem and the fix: ``path`` is empty or ends in a
+        separator (a directory, not a file name), the parent directory is missing or is
+        not a directory, it cannot be written (read-only, ``/proc``), or a target is an
+        existing directory or read-only file.
     """
     text = os.fspath(path)
     if not text or text.endswith(os.sep):
@@ -68,6 +74,24 @@ def default_prefix(command: str, phi: str, registry=()) -> str:
     Registry names are used as they are; an expression gets a slug of its characters plus a
     short hash of its normalised form (whitespace removed), so ``x*tanh(x)`` and
     ``x-tanh(x)`` (same slug) never overwrite each other's files.
+
+    Parameters
+    ----------
+    command : str
+        The command's name, the first part of the prefix (``"phase"``).
+    phi : str
+        The nonlinearity as the user wrote it: a registry name or an expression in x.
+    registry : collection of str, optional
+        The registry names in lower case (:func:`meanfield.nonlinearity.registry_names`);
+        a ``phi`` among them is used as it is (default: none, so every ``phi`` gets a hash).
+
+    Returns
+    -------
+    str
+        ``"<command>_<slug>"`` for a registry name, ``"<command>_<slug>_<hash>"``
+        otherwise: the slug is ``phi`` with every run of non-alphanumeric characters
+        turned into one ``_`` and cut to 40 characters (``"phi"`` if nothing is left); the
+        hash is the first 6 hex digits of the SHA-256 of ``phi`` without whitespace.
     """
     name = phi.strip()
     slug = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")

@@ -151,7 +151,31 @@ def gauss_gap(f, q, c, kinks=(), dps=DPS_2D):
     :math:`c \to 1`: the distance of the correlation map from its fixed point at
     1 is :math:`1 - c^{l} = \sigma_w^2\, \tfrac12 E[(\phi(u_1)-\phi(u_2))^2] / \mathcal{V}(q)`.
 
-    Parameters and errors as for :func:`gauss_expect2`, with one nonlinearity.
+    Parameters
+    ----------
+    f : callable
+        mpmath callable (e.g. :math:`\phi` from :func:`mp_functions`).
+    q : float or mpf
+        Common variance :math:`q_{11} = q_{22} = q \ge 0` of :math:`u_1, u_2`.
+    c : float or mpf
+        Correlation coefficient, :math:`-1 \le c \le 1`.
+    kinks : sequence of float
+        Non-smooth points of ``f``.
+    dps : int
+        Working precision (20 keeps a call to a few seconds).
+
+    Returns
+    -------
+    mpf
+        :math:`\tfrac12 E[(f(u_1) - f(u_2))^2]`, non-negative.
+
+    Raises
+    ------
+    MeanFieldError
+        For :math:`q < 0` or :math:`|c| > 1`.
+    NotConvergedError, DivergentIntegralError
+        For a quadrature that does not converge, or an integrand not negligible where
+        the Gaussian is truncated.
     """
     return _expect2(f, lambda fu1, u2: (fu1 - f(u2)) ** 2 / 2, q, q, c, kinks, kinks, dps)
 
@@ -224,9 +248,33 @@ def length_map(phi, sigma_w, sigma_b, q, dps=DPS):
     .. math:: \mathcal{V}(q \mid \sigma_w, \sigma_b) = \sigma_w^2 \int \mathcal{D}z\,
               \phi(\sqrt{q}\, z)^2 + \sigma_b^2 .
 
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q : float or mpf
+        Squared length per neuron :math:`q^{l-1} \ge 0` of the layer below.
+    dps : int
+        Working precision in decimal digits.
+
     Returns
     -------
     mpf
+        :math:`q^l = \mathcal{V}(q)`.
+
+    Raises
+    ------
+    MeanFieldError
+        If ``q < 0``.
+    NotConvergedError
+        If the quadrature does not converge.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     f = mp_functions(nl)[0]
@@ -249,9 +297,33 @@ def length_map_slope(phi, sigma_w, sigma_b, q, dps=DPS):
     :math:`\phi''` included).  At :math:`q = q^*` this is :math:`e^{-1/\xi_q}`
     (Schoenholz et al. 2017).
 
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q : float or mpf
+        Squared length per neuron, :math:`q > 0`.
+    dps : int
+        Working precision in decimal digits.
+
     Returns
     -------
     mpf
+        :math:`d\mathcal{V}/dq` at ``q``.
+
+    Raises
+    ------
+    MeanFieldError
+        If ``q <= 0`` (the Stein form divides by q).
+    NotConvergedError
+        If the quadrature does not converge.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     f = mp_functions(nl)[0]
@@ -276,10 +348,36 @@ def q_star(phi, sigma_w, sigma_b, q0=1.0, dps=DPS):
     :math:`F` vanishes there (a map that is the identity, e.g. ReLU at
     :math:`\sigma_w^2 = 2`, :math:`\sigma_b = 0`).
 
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q0 : float, optional
+        Starting squared length :math:`\ge 0` (default 1); selects the basin where the
+        map has several stable fixed points.
+    dps : int
+        Working precision in decimal digits.
+
+    Returns
+    -------
+    mpf
+        :math:`q^*` (0 where the length decays to 0).
+
     Raises
     ------
     NoFixedPointError
         If :math:`F > 0` up to :math:`q = 10^{30}` (the length diverges).
+    MeanFieldError
+        If ``q0 < 0``.
+    NotConvergedError
+        If a quadrature does not converge.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     f = mp_functions(nl)[0]
@@ -325,13 +423,39 @@ def _fixed_q(nl, sigma_w, sigma_b, q, dps):
 def chi1(phi, sigma_w, sigma_b, q=None, dps=DPS):
     r"""Stretch factor, Poole et al. eq. 7: :math:`\chi_1 = \sigma_w^2 \int \mathcal{D}z\, \phi'(\sqrt{q^*} z)^2`.
 
-    ``q`` defaults to :math:`q^*` (:func:`q_star` from :math:`q^0 = 1`).
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q : float or mpf, optional
+        Squared length :math:`\ge 0` at which to evaluate; default :math:`q^*`
+        (:func:`q_star` from :math:`q^0 = 1`).
+    dps : int
+        Working precision in decimal digits.
+
+    Returns
+    -------
+    mpf
+        :math:`\chi_1` (with ``q`` in place of :math:`q^*` where given).
 
     Raises
     ------
     UndefinedQuantityError
         If :math:`\phi` jumps (then :math:`\phi'` holds a Dirac delta and
         :math:`\chi_1` is infinite).
+    NoFixedPointError
+        If ``q`` is not given and the length map has no finite fixed point.
+    MeanFieldError
+        If ``q < 0``.
+    NotConvergedError
+        If a quadrature does not converge.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl, df = _derivative(phi, "chi1")
     with mp.workdps(dps):
@@ -342,11 +466,39 @@ def chi1(phi, sigma_w, sigma_b, q=None, dps=DPS):
 def chi2(phi, sigma_w, sigma_b, q=None, dps=DPS):
     r"""Curvature factor, Poole et al. eq. 9: :math:`\chi_2 = \sigma_w^2 \int \mathcal{D}z\, \phi''(\sqrt{q^*} z)^2`.
 
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q : float or mpf, optional
+        Squared length :math:`\ge 0` at which to evaluate; default :math:`q^*`
+        (:func:`q_star` from :math:`q^0 = 1`).
+    dps : int
+        Working precision in decimal digits.
+
+    Returns
+    -------
+    mpf
+        :math:`\chi_2` (with ``q`` in place of :math:`q^*` where given).
+
     Raises
     ------
     UndefinedQuantityError
         If :math:`\phi'` jumps (ReLU, hard tanh, SELU, ...): :math:`\phi''` then holds
         a Dirac delta whose square has no finite integral.
+    NoFixedPointError
+        If ``q`` is not given and the length map has no finite fixed point.
+    MeanFieldError
+        If ``q < 0``.
+    NotConvergedError
+        If a quadrature does not converge.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     if nl.delta_in_d2:
@@ -363,6 +515,37 @@ def covariance_map(phi, sigma_w, sigma_b, q11, q22, c, dps=DPS_2D):
 
     :math:`u_1, u_2` as in :func:`gauss_expect2` with variances :math:`q_{11}, q_{22}`
     and correlation :math:`c = c_{12}^{l-1}`.
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    q11, q22 : float or mpf
+        Squared lengths :math:`q_{11}^{l-1}, q_{22}^{l-1} \ge 0` of the two inputs.
+    c : float or mpf
+        Their correlation :math:`c_{12}^{l-1}`, :math:`-1 \le c \le 1`.
+    dps : int
+        Working precision (20 keeps a call to a few seconds).
+
+    Returns
+    -------
+    mpf
+        :math:`q_{12}^l`.
+
+    Raises
+    ------
+    MeanFieldError
+        For a variance below 0 or :math:`|c| > 1`.
+    NotConvergedError, DivergentIntegralError
+        For a quadrature that does not converge, or an integrand not negligible where
+        the Gaussian is truncated.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     f = mp_functions(nl)[0]
@@ -377,6 +560,40 @@ def correlation_map(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     Two inputs of equal length :math:`q` and correlation :math:`c`: the
     correlation one layer up.  At :math:`q = q^*` (the default)
     :math:`\mathcal{V}(q^*) = q^*` and this is eq. 6 exactly.
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    c : float or mpf
+        Correlation :math:`c^{l-1}` of the two inputs, :math:`-1 \le c \le 1`.
+    q : float or mpf, optional
+        Squared length :math:`\ge 0` of both inputs; default :math:`q^*`
+        (:func:`q_star` from :math:`q^0 = 1`).
+    dps : int
+        Working precision (20 keeps a call to a few seconds).
+
+    Returns
+    -------
+    mpf
+        :math:`c^l`.
+
+    Raises
+    ------
+    NoFixedPointError
+        If ``q`` is not given and the length map has no finite fixed point.
+    MeanFieldError
+        For ``q < 0`` or :math:`|c| > 1`.
+    NotConvergedError, DivergentIntegralError
+        For a quadrature that does not converge, or an integrand not negligible where
+        the Gaussian is truncated.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     with mp.workdps(dps):
@@ -389,6 +606,40 @@ def correlation_gap(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     r""":math:`1 - c^l` for the map of :func:`correlation_map`, free of cancellation near :math:`c = 1`.
 
     .. math:: 1 - c^l = \frac{\sigma_w^2\, \tfrac12 E[(\phi(u_1) - \phi(u_2))^2]}{\mathcal{V}(q)} .
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    c : float or mpf
+        Correlation :math:`c^{l-1}` of the two inputs, :math:`-1 \le c \le 1`.
+    q : float or mpf, optional
+        Squared length :math:`\ge 0` of both inputs; default :math:`q^*`
+        (:func:`q_star` from :math:`q^0 = 1`).
+    dps : int
+        Working precision (20 keeps a call to a few seconds).
+
+    Returns
+    -------
+    mpf
+        :math:`1 - c^l` (see :func:`gauss_gap`).
+
+    Raises
+    ------
+    NoFixedPointError
+        If ``q`` is not given and the length map has no finite fixed point.
+    MeanFieldError
+        For ``q < 0`` or :math:`|c| > 1`.
+    NotConvergedError, DivergentIntegralError
+        For a quadrature that does not converge, or an integrand not negligible where
+        the Gaussian is truncated.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl = as_nonlinearity(phi)
     f = mp_functions(nl)[0]
@@ -409,6 +660,42 @@ def chi_c(phi, sigma_w, sigma_b, c, q=None, dps=DPS_2D):
     which at :math:`q = q^*` is :math:`\sigma_w^2 E[\phi'(u_1)\phi'(u_2)]`: :math:`\chi_1`
     at :math:`c = 1` (eq. 7) and :math:`e^{-1/\xi_c}` at :math:`c = c^*`
     (Schoenholz et al. 2017).
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity: a :class:`~meanfield.nonlinearity.Nonlinearity`, a registry
+        name (``"tanh"``), an expression string in ``x`` or a sympy expression.
+    sigma_w : float
+        Weight standard deviation (:math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`).
+    sigma_b : float
+        Bias standard deviation.
+    c : float or mpf
+        Correlation :math:`c^{l-1}` of the two inputs, :math:`-1 \le c \le 1`.
+    q : float or mpf, optional
+        Squared length :math:`\ge 0` of both inputs; default :math:`q^*`
+        (:func:`q_star` from :math:`q^0 = 1`).
+    dps : int
+        Working precision (20 keeps a call to a few seconds).
+
+    Returns
+    -------
+    mpf
+        :math:`\partial c^l/\partial c^{l-1}` at ``c``.
+
+    Raises
+    ------
+    UndefinedQuantityError
+        If :math:`\phi` jumps (then :math:`\phi'` holds a Dirac delta).
+    NoFixedPointError
+        If ``q`` is not given and the length map has no finite fixed point.
+    MeanFieldError
+        For ``q < 0`` or :math:`|c| > 1`.
+    NotConvergedError, DivergentIntegralError
+        For a quadrature that does not converge, or an integrand not negligible where
+        the Gaussian is truncated.
+    ExpressionError
+        If ``phi`` is not a valid nonlinearity.
     """
     nl, df = _derivative(phi, "the C-map slope")
     with mp.workdps(dps):

@@ -37,7 +37,20 @@ MAX_PANELS = 512
 
 
 def empty_table(K) -> Table:
-    """A table that serves nothing (every kernel call integrates directly); K: a kernel module."""
+    """A table that serves nothing: every kernel call integrates directly.
+
+    Parameters
+    ----------
+    K : module
+        The compiled kernel module of one nonlinearity
+        (:func:`meanfield.kernels.kernels_for`).
+
+    Returns
+    -------
+    Table
+        ``moments`` and ``hermite`` parts with no valid panel, in the layout the compiled
+        kernels accept (what phase diagrams use when ``rtol`` is below ``K.TAB_USE_RTOL``).
+    """
     return K.no_table()
 
 
@@ -53,10 +66,35 @@ def _cheb_matrix(deg):
 
 
 def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True) -> Table:
-    """Table of kernel module K on [qmin, qmax] (see module docstring).
+    """Chebyshev table of kernel module K on [qmin, qmax] (see the module docstring).
 
-    ``hermite=False`` (or kinked phi) leaves the Hermite part empty.  Returns the
-    :class:`~meanfield.codes.Table` that the compiled kernels accept.
+    Samples the moments (and the Hermite coefficients) at Chebyshev-Lobatto points of
+    panels in t = ln q, halving each panel until it passes the accuracy test of the
+    module docstring; a panel that cannot pass is marked invalid (error bound inf) and
+    the kernels integrate there directly.
+
+    Parameters
+    ----------
+    K : module
+        The compiled kernel module of one nonlinearity
+        (:func:`meanfield.kernels.kernels_for`).
+    qmin, qmax : float, optional
+        The range of q covered, 0 < qmin < qmax (defaults ``QMIN`` = 1e-9 and
+        ``QMAX`` = 1e16).
+    hermite : bool, optional
+        Also tabulate the Hermite coefficients a_0..a_{TAB_HERMITE} of the Mehler
+        series (needed for the correlation map).  ``False``, or a kinked phi (whose
+        module has ``TAB_HERMITE = 0``), leaves the Hermite part empty.
+
+    Returns
+    -------
+    Table
+        ``moments``: the four one-dimensional expectations
+        (:class:`~meanfield.codes.Moment`); ``hermite``: the Hermite coefficients, or
+        the empty part of :func:`empty_table`.  Each is a
+        :class:`~meanfield.codes.TablePart` (panel ``edges`` in ln q, per-panel relative
+        error bound ``err``, Chebyshev coefficients ``coef[panel, k, row]``), as the
+        compiled kernels accept it.
     """
     moments = _build_part(K, False, K.TAB_NMOM, qmin, qmax)
     if hermite and K.TAB_HERMITE and not K.phi_code.n_kinks:   # no Hermite part for kinked phi

@@ -16,6 +16,13 @@ import sys
 
 
 def add_parser(subparsers) -> None:
+    """Add the ``experiment`` subcommand and its options (the ``meanfield.commands`` plugin hook).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``meanfield`` console script's subcommands.
+    """
     p = subparsers.add_parser(
         "experiment", help="run a training experiment (HR Figs. 3-7, Raghu Figs. 4-6, ...)",
         description="Run a training experiment of Hanin & Rolnick 2019 (hr-fig3..hr-fig7) or Raghu et al. 2017 "
@@ -43,6 +50,19 @@ def _fail(msg: str) -> int:
 
 
 def run(args) -> int:
+    """List the experiments, or run one and write ``DIR/NAME.csv`` and ``DIR/NAME.png``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``meanfield experiment``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 success (or ``--list``); 2 bad input, missing or corrupt data, a
+        failed run or an output that cannot be written (one line on stderr).
+    """
     from ..experiments import EXPERIMENTS, get, run_experiment
     from .output import check_output_dir
 

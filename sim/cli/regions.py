@@ -23,6 +23,13 @@ from .arguments import parse_floats, parse_widths
 
 
 def add_parser(subparsers) -> None:
+    """Add the ``regions`` subcommand and its options (the ``meanfield.commands`` plugin hook).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``meanfield`` console script's subcommands.
+    """
     p = subparsers.add_parser(
         "regions", help="count exact activation regions of a random network in a plane",
         epilog="exit status: 0 success; 2 bad input or refused before computing (e.g. --out not writable); "
@@ -53,6 +60,19 @@ def _error(message: str, code: int) -> int:
 
 
 def run(args) -> int:
+    """Count the regions, print the table (or JSON) and write the plot.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``meanfield regions``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 success; 2 bad input, refused before computing or the plot
+        cannot be written (one line on stderr); 3 internal error.
+    """
     import numpy as np
 
     from meanfield import bounds

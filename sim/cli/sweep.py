@@ -68,6 +68,13 @@ def _add_run_options(p) -> None:
 
 
 def add_parser(subparsers) -> None:
+    """Add the ``sweep`` subcommand and its sub-subcommands (the ``meanfield.commands`` plugin hook).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``meanfield`` console script's subcommands.
+    """
     top = subparsers.add_parser(
         "sweep", help="grids of simulations on Dask, resumable, into an SQLite store",
         description="Run a task over a grid of parameters on a local or remote Dask cluster, recording every "

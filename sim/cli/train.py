@@ -12,6 +12,13 @@ import sys
 
 
 def add_parser(subparsers) -> None:
+    """Add the ``train`` subcommand and its options (the ``meanfield.commands`` plugin hook).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``meanfield`` console script's subcommands.
+    """
     p = subparsers.add_parser(
         "train", help="train a fully connected network on MNIST (JAX) and write its history",
         description="Train a fully connected network 784 -> WIDTHS -> 10 on MNIST with cross-entropy and "
@@ -37,6 +44,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    """Train one network on MNIST and write ``OUT/history.csv`` and ``OUT/history.png``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``meanfield train``.
+
+    Returns
+    -------
+    int
+        Exit status: 0 success; 2 bad input (including missing JAX or MNIST) or an
+        output that cannot be written (one line on stderr).
+    """
     from .arguments import parse_widths
 
     try:

@@ -60,6 +60,13 @@ def _probability(text: str) -> float:
 
 
 def add_parser(subparsers) -> None:
+    """Add the ``validate`` subcommand and its options (the ``meanfield.commands`` plugin hook).
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``meanfield`` console script's subcommands.
+    """
     p = subparsers.add_parser(
         "validate", help="compare the mean-field theory with simulated random networks",
         description="Propagate circles through random networks of the given width and depth and compare "
@@ -97,6 +104,21 @@ def _error(message: str, code: int) -> int:
 
 
 def run(args) -> int:
+    """Validate the theory against simulated networks, print the report and write the plot (and CSV).
+
+    Output paths and memory are checked before any network is drawn.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``meanfield validate``.
+
+    Returns
+    -------
+    int
+        Exit status (module docstring): 0 every row passes; 1 some row rejects the
+        theory; 2 bad input or refused before computing; 3 internal error.
+    """
     from ..validation.memory import check_memory
     from ..validation.validate import validate
     from .output import check_writable, output_path

@@ -27,7 +27,30 @@ N_CLASSES = 10
 
 
 def read_cifar10_batch(path) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (n, 3, 32, 32), labels int64 (n,)) from one binary batch file."""
+    """The records of one CIFAR-10 binary batch file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``*.bin`` batch file (gzipped or not).
+
+    Returns
+    -------
+    images : numpy.ndarray of uint8, shape (n, 3, 32, 32)
+        Channels red, green, blue; rows top to bottom.
+    labels : numpy.ndarray of int64, shape (n,)
+        Classes 0..9.
+
+    Raises
+    ------
+    TruncatedFileError
+        If the file is empty or not a whole number of 3073-byte records (or its gzip
+        stream ends early).
+    LabelRangeError
+        If a label byte is >= 10.
+    BadCompressionError
+        If a gzipped file is corrupt.
+    """
     raw = read_bytes(path)
     if len(raw) == 0 or len(raw) % RECORD:
         raise TruncatedFileError(path, f"{len(raw)} bytes is not a whole number of {RECORD}-byte records "
@@ -43,9 +66,24 @@ def read_cifar10_batch(path) -> tuple[np.ndarray, np.ndarray]:
 def load_cifar10(directory=None) -> Dataset:
     """CIFAR-10 (binary version) as uint8 images (n, 3, 32, 32) and int64 labels.
 
+    Parameters
+    ----------
+    directory : str or os.PathLike, optional
+        Folder holding the batch files or their ``cifar-10-batches-bin/`` sub-folder;
+        None reads ``$MEANFIELD_DATA``.
+
+    Returns
+    -------
+    Dataset
+        ``name`` "cifar10", the five training batches concatenated (50000 images in
+        the official files), the test batch, ``n_classes`` 10.
+
     Raises
     ------
-    DataNotFoundError, TruncatedFileError, LabelRangeError, BadCompressionError
+    DataNotFoundError
+        No directory given, or files missing.
+    TruncatedFileError, LabelRangeError, BadCompressionError
+        A batch file is corrupt (the error names it).
     """
     paths = find_files(directory, "cifar-10-batches-bin", [[n] for n in TRAIN_FILES + (TEST_FILE,)], "CIFAR-10")
     train = [read_cifar10_batch(p) for p in paths[:5]]

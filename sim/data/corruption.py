@@ -26,6 +26,7 @@ class CorruptedLabels:
     changed : bool array (n,)
         True where the label was replaced (exactly ``n_changed`` entries).
     n_changed : int
+        k, the number of labels replaced.
     """
 
     labels: np.ndarray
@@ -36,10 +37,29 @@ class CorruptedLabels:
 def corrupt_labels(labels, fraction: float, n_classes: int, seed) -> CorruptedLabels:
     """Replace exactly round(fraction * n) labels by a different class, uniformly at random.
 
+    The corrupted-label experiment of Hanin & Rolnick 2019, Fig. 4 (module docstring).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n,)
+        True labels in 0 .. n_classes - 1.
+    fraction : float
+        Fraction of the labels to replace, in [0, 1] (k = floor(fraction n + 1/2)).
+    n_classes : int
+        Number of classes, >= 2.
+    seed : int or numpy.random.Generator
+        Chooses the labels and their new classes.
+
+    Returns
+    -------
+    CorruptedLabels
+        The new int64 labels, the mask of changed entries and their number k.
+
     Raises
     ------
     SimError
-        ``fraction`` outside [0, 1], fewer than two classes, or labels outside 0 .. n_classes - 1.
+        ``labels`` not a 1-D integer array, ``fraction`` outside [0, 1], fewer than two
+        classes, or labels outside 0 .. n_classes - 1.
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):

@@ -20,11 +20,13 @@ class Dataset:
     Attributes
     ----------
     name : str
+        The data set's name, e.g. "mnist".
     x_train, x_test : arrays (n, ...)
         Images (uint8 as stored, or float after ``scaled``).
     y_train, y_test : int64 arrays (n,)
         Labels in 0 .. n_classes - 1.
     n_classes : int
+        Number of classes.
     """
 
     name: str
@@ -35,12 +37,44 @@ class Dataset:
     n_classes: int
 
     def scaled(self, dtype=np.float32) -> Dataset:
-        """Images flattened to (n, features) and scaled to [0, 1] (``scale_to_unit``)."""
+        """Images flattened to (n, features) and scaled to [0, 1] (``scale_to_unit``).
+
+        Parameters
+        ----------
+        dtype : numpy dtype
+            Floating type of the scaled images (float32 by default).
+
+        Returns
+        -------
+        Dataset
+            Same labels; ``x_train`` and ``x_test`` of shape (n, features) with pixel / 255.
+
+        Raises
+        ------
+        SimError
+            If the images are not uint8 (e.g. the data set is already scaled).
+        """
         return Dataset(self.name, scale_to_unit(self.x_train, dtype), self.y_train,
                        scale_to_unit(self.x_test, dtype), self.y_test, self.n_classes)
 
     def with_train_labels(self, y_train) -> Dataset:
-        """The same data with other training labels (e.g. from ``corrupt_labels``)."""
+        """The same data with other training labels (e.g. from ``corrupt_labels``).
+
+        Parameters
+        ----------
+        y_train : array_like of int, shape (n_train,)
+            The new training labels.
+
+        Returns
+        -------
+        Dataset
+            A copy with ``y_train`` replaced (as int64); images and test labels shared.
+
+        Raises
+        ------
+        SimError
+            If the number of labels differs from the number of training images.
+        """
         y_train = np.asarray(y_train, dtype=np.int64)
         if y_train.shape != self.y_train.shape:
             raise SimError(f"need {self.y_train.shape[0]} training labels, got shape {y_train.shape}")
@@ -48,7 +82,25 @@ class Dataset:
 
 
 def scale_to_unit(images, dtype=np.float32) -> np.ndarray:
-    """uint8 images (n, ...) -> (n, prod(...)) array of ``dtype`` with values pixel / 255 in [0, 1]."""
+    """Flatten uint8 images and scale them to [0, 1].
+
+    Parameters
+    ----------
+    images : array_like of uint8, shape (n, ...)
+        Images as stored (0..255).
+    dtype : numpy dtype
+        Floating type of the result (float32 by default).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, prod(...))
+        pixel / 255, of ``dtype``.
+
+    Raises
+    ------
+    SimError
+        If the images are not uint8.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise SimError(f"scale_to_unit expects uint8 images (0..255), got dtype {images.dtype}")
@@ -56,7 +108,15 @@ def scale_to_unit(images, dtype=np.float32) -> np.ndarray:
 
 
 class Split(NamedTuple):
-    """A train/test split of (x, y)."""
+    """A train/test split of (x, y).
+
+    Attributes
+    ----------
+    x_train, y_train : numpy.ndarray
+        The training part, in the original order.
+    x_test, y_test : numpy.ndarray
+        The test part, in the original order.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -66,6 +126,22 @@ class Split(NamedTuple):
 
 def train_test_split(x, y, test_fraction: float, seed) -> Split:
     """Seeded random split: round(test_fraction * n) samples go to the test part.
+
+    Parameters
+    ----------
+    x : array_like of shape (n, ...)
+        Samples.
+    y : array_like of shape (n, ...)
+        Their labels (or targets).
+    test_fraction : float
+        Fraction of the samples for the test part, in (0, 1) (rounded half up).
+    seed : int or numpy.random.Generator
+        Draws the permutation.
+
+    Returns
+    -------
+    Split
+        ``x_train, y_train, x_test, y_test``; each part keeps the original order.
 
     Raises
     ------

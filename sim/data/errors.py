@@ -28,10 +28,19 @@ class DataNotFoundError(DataError):
 class CorruptFileError(DataError):
     """A data file exists but its contents are not what its format promises.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The offending file.
+    detail : str
+        What was found, for the message.
+
     Attributes
     ----------
     path : str
         The offending file.
+    detail : str
+        What was found.
     problem : Problem
         What is wrong (also the subclass).
     """
@@ -45,24 +54,36 @@ class CorruptFileError(DataError):
 
 
 class BadMagicError(CorruptFileError):
+    """The file does not start with the magic number of its format."""
+
     problem = Problem.BAD_MAGIC
 
 
 class TruncatedFileError(CorruptFileError):
+    """The file ends before the data its header (or record size) announces."""
+
     problem = Problem.TRUNCATED
 
 
 class WrongDimensionsError(CorruptFileError):
+    """The array has other dimensions than the format or the data set requires."""
+
     problem = Problem.WRONG_DIMENSIONS
 
 
 class LabelRangeError(CorruptFileError):
+    """A label lies outside 0 .. n_classes - 1."""
+
     problem = Problem.LABEL_OUT_OF_RANGE
 
 
 class SizeMismatchError(CorruptFileError):
+    """The images and labels files hold different numbers of samples."""
+
     problem = Problem.SIZE_MISMATCH
 
 
 class BadCompressionError(CorruptFileError):
+    """A gzipped file is not a valid gzip stream."""
+
     problem = Problem.BAD_COMPRESSION

@@ -20,7 +20,27 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_bytes(path) -> bytes:
-    """The file's bytes, decompressed when it starts with the gzip magic (whatever its name)."""
+    """The file's bytes, decompressed when it starts with the gzip magic (whatever its name).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    bytes
+        The (decompressed) contents.
+
+    Raises
+    ------
+    TruncatedFileError
+        If the gzip stream ends early.
+    BadCompressionError
+        If the gzip stream is corrupt.
+    OSError
+        If the file cannot be read (e.g. FileNotFoundError).
+    """
     path = pathlib.Path(path)
     raw = path.read_bytes()
     if raw[:2] != _GZIP_MAGIC:
@@ -36,6 +56,16 @@ def read_bytes(path) -> bytes:
 def read_idx(path) -> np.ndarray:
     """The array stored in an IDX file, in native byte order.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The IDX file, gzipped or not.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array, of the shape and type its header declares.
+
     Raises
     ------
     BadMagicError
@@ -44,6 +74,8 @@ def read_idx(path) -> np.ndarray:
         The header or the data are shorter than the header declares.
     WrongDimensionsError
         The file holds more data than its header declares.
+    BadCompressionError
+        A gzipped file is corrupt.
     """
     path = pathlib.Path(path)
     raw = read_bytes(path)
@@ -68,7 +100,27 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array, *, compress: bool | None = None) -> pathlib.Path:
-    """Write ``array`` as an IDX file (gzip when ``compress`` or the name ends in .gz); for tests and tools."""
+    """Write ``array`` as an IDX file; for tests and tools.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file, overwritten.
+    array : array_like
+        Data of a type IDX stores: uint8, int8, int16, int32, float32 or float64.
+    compress : bool, optional
+        Gzip the file; None (default) gzips when the name ends in ``.gz``.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        If IDX cannot store the array's dtype.
+    """
     path = pathlib.Path(path)
     array = np.asarray(array)
     code = {v.newbyteorder("="): k for k, v in _TYPES.items()}.get(array.dtype.newbyteorder("="))

@@ -17,14 +17,30 @@ ENV_VAR = "MEANFIELD_DATA"
 
 
 def find_files(directory, subdir: str, names: Sequence[Sequence[str]], dataset: str) -> list[pathlib.Path]:
-    """One existing path per entry of ``names`` (each entry lists the accepted spellings of one file).
+    """One existing path per entry of ``names``, from the directory itself or else its ``subdir``.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike or None
+        The data directory; None reads ``$MEANFIELD_DATA``.
+    subdir : str
+        The data set's standard sub-folder, e.g. "mnist".
+    names : sequence of sequence of str
+        One entry per file; each lists the accepted spellings (e.g. with and without ``.gz``).
+    dataset : str
+        The data set's name, for error messages.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The found files, in the order of ``names``, all from the same folder.
 
     Raises
     ------
     DataNotFoundError
-        No directory given and ``$MEANFIELD_DATA`` unset, the directory is missing, or
-        a file is in neither the directory nor its ``subdir``; the message lists the
-        expected names and where to put them.
+        No directory given and ``$MEANFIELD_DATA`` unset, the directory is missing, a
+        folder holds only some of the files, or the files are in neither the directory
+        nor its ``subdir``; the message lists the expected names and where to put them.
     """
     expected = ", ".join(alts[0] for alts in names)
     if directory is None:

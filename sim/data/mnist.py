@@ -33,6 +33,17 @@ def _spellings(stem: str) -> list[str]:
 def load_mnist(directory=None) -> Dataset:
     """MNIST as uint8 images (n, 28, 28) and int64 labels; ``.scaled()`` gives [0, 1] features.
 
+    Parameters
+    ----------
+    directory : str or os.PathLike, optional
+        Folder holding the four IDX files or their ``mnist/`` sub-folder; None reads
+        ``$MEANFIELD_DATA``.
+
+    Returns
+    -------
+    Dataset
+        ``name`` "mnist", training and test images and labels, ``n_classes`` 10.
+
     Raises
     ------
     DataNotFoundError

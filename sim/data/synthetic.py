@@ -23,6 +23,31 @@ def random_points_2d(n_points: int, seed, *, distribution: PointDistribution | s
     The test part (``n_test`` further points from the same seed) has labels that are
     independent of the training labels: test accuracy is chance by construction.
     Points and labels are a function of ``seed`` alone.
+
+    Parameters
+    ----------
+    n_points : int
+        Number of training points, >= 1.
+    seed : int or numpy.random.Generator
+        Draws the points and labels.
+    distribution : PointDistribution or str
+        "normal" (standard Gaussian in R^2, default) or "uniform" (the square [-1, 1]^2).
+    n_test : int
+        Number of test points, >= 0.
+    dtype : numpy dtype
+        Type of the coordinates (float32 by default).
+
+    Returns
+    -------
+    Dataset
+        ``name`` "random-2d", points of shape (n, 2), int64 labels in {0, 1}, ``n_classes`` 2.
+
+    Raises
+    ------
+    SimError
+        If ``n_points < 1`` or ``n_test < 0``.
+    ValueError
+        If ``distribution`` is not a known :class:`PointDistribution`.
     """
     if int(n_points) < 1 or int(n_test) < 0:
         raise SimError(f"need n_points >= 1 and n_test >= 0, got {n_points} and {n_test}")

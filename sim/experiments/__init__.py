@@ -37,12 +37,17 @@ class Experiment:
     Attributes
     ----------
     name : str
+        Registry name (``hr-fig3``, ``raghu-fig4``, ...).
     title : str
-    run : Settings -> ExperimentResult
-    plot : ExperimentResult -> matplotlib.figure.Figure
+        One line naming the paper's figure and what it shows.
+    run : callable
+        ``run(settings: Settings) -> ExperimentResult``.
+    plot : callable
+        ``plot(result: ExperimentResult) -> matplotlib.figure.Figure``.
     columns : tuple of str
         Columns its table always has.
     needs_mnist : bool
+        True if it trains on MNIST (``Settings.data`` or ``$MEANFIELD_DATA`` must point to it).
     """
 
     name: str
@@ -125,7 +130,23 @@ EXPERIMENTS: dict = _Lazy()
 
 
 def get(name: str) -> Experiment:
-    """The experiment called ``name``, or an :class:`ExperimentError` listing the names."""
+    """The experiment called ``name``, or an :class:`ExperimentError` listing the names.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`EXPERIMENTS`.
+
+    Returns
+    -------
+    Experiment
+        The registered experiment.
+
+    Raises
+    ------
+    ExperimentError
+        If no experiment has that name (the message lists them).
+    """
     if name not in EXPERIMENTS:
         raise ExperimentError(f"unknown experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)}")
     return EXPERIMENTS[name]
@@ -133,7 +154,35 @@ def get(name: str) -> Experiment:
 
 def run_experiment(name: str, *, quick: bool = False, data=None, workers: int | None = 0, scheduler=None,
                    store=None, progress: bool = False) -> ExperimentResult:
-    """Run experiment ``name`` (quick or full mode) and return its result."""
+    """Run experiment ``name`` (quick or full mode) and return its result.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`EXPERIMENTS`.
+    quick : bool
+        The tiny CI size (seconds) instead of the full one (minutes).
+    data : str or os.PathLike, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    workers : int or None
+        0: in-process; k: a local Dask cluster of k processes; None: one per core.
+    scheduler : str, optional
+        Address ``tcp://host:port`` of a running Dask scheduler (overrides ``workers``).
+    store : str or os.PathLike, optional
+        SQLite sweep store, to resume an interrupted run (default: a temporary one).
+    progress : bool
+        Progress line on stderr.
+
+    Returns
+    -------
+    ExperimentResult
+        The tidy table (one row per run and measurement) and the arrays the plot needs.
+
+    Raises
+    ------
+    ExperimentError
+        If the name is unknown or a run fails (the message names the first failure).
+    """
     exp = get(name)
     settings = Settings(quick=quick, data=None if data is None else str(data), workers=workers,
                         scheduler=scheduler, store=None if store is None else str(store), progress=progress)

@@ -49,6 +49,7 @@ class Settings:
     store : path or None
         SQLite store of the sweep (resumable); None: a temporary one.
     progress : bool
+        Progress line on stderr.
     """
 
     quick: bool = False
@@ -66,6 +67,8 @@ class ExperimentResult:
     Attributes
     ----------
     table : ExperimentTable
+        One row per run and measurement step (and plane, line or layer where the
+        experiment has several), with the run's parameters as columns.
     extras : dict run -> dict name -> array
         Per-run arrays (e.g. weight snapshots for region pictures).
     data : str or None
@@ -78,7 +81,23 @@ class ExperimentResult:
 
 
 def run_seed(params: Mapping) -> int:
-    """The seed of a run: a function of its parameters (``sim.sweeps.task_seed``)."""
+    """The seed of a run: a function of its parameters (``sim.sweeps.task_seed``).
+
+    Parameters
+    ----------
+    params : mapping of str to parameter value
+        The run's scientific parameters (not the data directory).
+
+    Returns
+    -------
+    int
+        ``task_seed(params)`` with base seed 0, in [0, 2^63).
+
+    Raises
+    ------
+    SweepError
+        If a parameter value cannot be stored as JSON.
+    """
     from ..sweeps import task_seed
 
     return int(task_seed(dict(params)))
@@ -93,6 +112,39 @@ def run_grid(name: str, task: str, runs: Sequence[Mapping], settings: Settings, 
     directory).  Each task returns arrays of equal length (its rows) plus, under the
     names in ``extras``, arrays kept aside for plotting.  A failed run is an
     :class:`ExperimentError` naming it and its error.
+
+    Parameters
+    ----------
+    name : str
+        The experiment's name (table name, temporary store name, messages).
+    task : str
+        ``"module:function"`` of the run function.
+    runs : sequence of mapping
+        One parameter set per run; each gets ``seed`` = :func:`run_seed` of it.
+    settings : Settings
+        Workers, scheduler, store and progress.
+    columns : sequence of str
+        Leading columns of the table, in order (further columns follow).
+    notes : mapping of str to str
+        Scale and settings, kept in the table's ``notes``.
+    shared : mapping, optional
+        Parameters passed to every run without entering its seed (e.g. ``data``).
+    extras : sequence of str
+        Names of returned arrays kept per run in ``ExperimentResult.extras`` instead of
+        becoming columns.
+
+    Returns
+    -------
+    ExperimentResult
+        Table with a ``run`` column (index in ``runs``) and the runs' scalar
+        parameters, the kept arrays and the data directory (``shared["data"]``).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails, or returns columns of different lengths.
+    SweepError
+        If the runs do not match the task's signature or the store cannot be used.
     """
     from ..sweeps import SweepStore, run_sweep
 
@@ -143,7 +195,23 @@ def _scalar(v):
 
 
 def rows_result(rows: Sequence[Mapping]) -> dict:
-    """A task's rows (dicts with the same keys) as the dict of arrays the sweep store keeps."""
+    """A task's rows (dicts with the same keys) as the dict of arrays the sweep store keeps.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        The run's rows; the keys of the first row are the columns.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array of length ``len(rows)`` per column.
+
+    Raises
+    ------
+    ExperimentError
+        If ``rows`` is empty.
+    """
     if not rows:
         raise ExperimentError("a run produced no rows")
     keys = list(rows[0])
@@ -153,7 +221,20 @@ def rows_result(rows: Sequence[Mapping]) -> dict:
 # ------------------------------------------------------------------------- data
 
 def mnist(data: str | None, n_train: int | None = None, n_test: int | None = None):
-    """MNIST scaled to [0, 1] (float32 features), the first ``n_train`` / ``n_test`` images."""
+    """MNIST scaled to [0, 1] (float32 features), the first ``n_train`` / ``n_test`` images.
+
+    Parameters
+    ----------
+    data : str or None
+        MNIST directory (None: ``$MEANFIELD_DATA``, see :func:`sim.data.load_mnist`).
+    n_train, n_test : int, optional
+        Numbers of training and test images kept (None: all).
+
+    Returns
+    -------
+    Dataset
+        Flattened images (n, 784) in [0, 1] and their labels.
+    """
     from ..data import Dataset, load_mnist
 
     ds = load_mnist(data).scaled()
@@ -162,18 +243,78 @@ def mnist(data: str | None, n_train: int | None = None, n_test: int | None = Non
 
 
 def pick(n: int, k: int, seed) -> np.ndarray:
-    """``k`` distinct indices out of ``n`` drawn from ``seed``."""
+    """``k`` distinct indices out of ``n`` drawn from ``seed``.
+
+    Parameters
+    ----------
+    n : int
+        Size of the population 0..n-1.
+    k : int
+        Number of indices (<= n).
+    seed : int or sequence of int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (k,)
+        Distinct indices, in drawing order.
+
+    Raises
+    ------
+    ValueError
+        If ``k > n`` (numpy's error).
+    """
     return np.random.default_rng(seed).choice(n, size=k, replace=False)
 
 
 def steps_for(spe: int, epochs: int, *, n_dense: int = 0, dense_epochs: float = 0.5, per_epoch: int = 1):
+    """Measurement steps of a run (:func:`sim.training.measurement_steps`, dense over the first half epoch).
+
+    Parameters
+    ----------
+    spe : int
+        Optimizer steps per epoch.
+    epochs : int
+        Number of epochs.
+    n_dense : int
+        Extra measurements spread over the first ``dense_epochs`` epochs (0: none).
+    dense_epochs : float
+        Length of the dense start, in epochs (HR Fig. 3: half an epoch).
+    per_epoch : int
+        Measurements per epoch after that.
+
+    Returns
+    -------
+    tuple of int
+        Distinct steps, ascending, from 0 to ``spe * epochs``.
+
+    Raises
+    ------
+    TrainingError
+        If a count is below its minimum.
+    """
     from ..training import measurement_steps
 
     return measurement_steps(spe, epochs, dense_epochs=dense_epochs, n_dense=n_dense, per_epoch=per_epoch)
 
 
 def history_rows(history, extra: Callable[[dict], list[dict]] | None = None) -> list[dict]:
-    """Base columns of every history row, expanded by ``extra(row)`` into several rows."""
+    """Base columns of every history row, expanded by ``extra(row)`` into several rows.
+
+    Parameters
+    ----------
+    history : History
+        A training run's history (:func:`sim.training.train`).
+    extra : callable, optional
+        ``extra(row) -> list of dict``: the rows (e.g. one per plane or layer) that
+        one history row becomes, each merged with the base columns.
+
+    Returns
+    -------
+    list of dict
+        Rows with ``step``, ``epoch``, ``train_accuracy``, ``test_accuracy`` (NaN without a
+        test set) and the keys of ``extra``.
+    """
     out = []
     for row in history.rows:
         base = {"step": int(row["step"]), "epoch": float(row["epoch"]),
@@ -190,5 +331,19 @@ def _nan(v):
 
 
 def hr_prediction(n_neurons: int, n_in: int) -> float:
-    """#neurons^n_in / n_in!  (HR Theorem 5 / Remark 1)."""
+    """#neurons^n_in / n_in!  (Hanin & Rolnick 2019, Theorem 5 / Remark 1).
+
+    Parameters
+    ----------
+    n_neurons : int
+        Total number of hidden neurons.
+    n_in : int
+        Dimension of the input region (2 for a plane, 1 for a line).
+
+    Returns
+    -------
+    float
+        The heuristic average number of activation regions over all of R^n_in (Remark 1:
+        the count of a depth-1 network, eq. (4), whatever the depth).
+    """
     return n_neurons ** n_in / math.factorial(n_in)

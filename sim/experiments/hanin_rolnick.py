@@ -52,7 +52,41 @@ def _plane_counts(net, planes):
 def fig3_run(*, arch: str, replicate: int, epochs: int, n_train, n_test, n_planes: int, n_dense: int,
              batch_size: int, lr: float, seed: int, data=None, precision: str = "float32") -> dict:
     """One MNIST training run of HR Fig. 3: regions in ``n_planes`` planes through the origin
-    and two random training images, at every measurement step."""
+    and two random training images, at every measurement step.
+
+    Parameters
+    ----------
+    arch : str
+        Hidden widths, comma-separated (``"32,32,32"``).
+    replicate : int
+        Run number (enters the seed only).
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    n_planes : int
+        Planes per run (images drawn from ``[seed, 1]``).
+    n_dense : int
+        Extra measurements over the first half epoch (HR Fig. 3, left).
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (weights, batch order, planes).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One row per measurement step and plane: the history's base columns and ``plane``,
+        ``image_a``, ``image_b`` (the training images), ``n_neurons``, ``regions`` (exact
+        count in the whole plane) and ``prediction`` = #neurons^2 / 2 (Hanin & Rolnick
+        2019, Theorem 5 / Remark 1).
+    """
     from ..regions import plane_through_points
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -83,7 +117,23 @@ FIG3 = {
 
 
 def hr_fig3(settings: Settings) -> ExperimentResult:
-    """HR Fig. 3: regions in 2D cross-sections through the origin and two MNIST images during training."""
+    """HR Fig. 3: regions in 2D cross-sections through the origin and two MNIST images during training.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per architecture, run, measurement step and plane (see :func:`fig3_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG3["quick" if settings.quick else "full"]
     runs = [{"arch": a, "replicate": r, "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"],
              "n_planes": s["n_planes"], "n_dense": s["n_dense"], "batch_size": s["batch_size"], "lr": 1e-3}
@@ -98,6 +148,18 @@ def hr_fig3(settings: Settings) -> ExperimentResult:
 
 
 def plot_fig3(result: ExperimentResult):
+    """Regions against epoch per architecture, with #neurons^2/2 dashed (HR Fig. 3).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`hr_fig3`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: the first half epoch and the whole run, mean +- std over runs.
+    """
     import matplotlib.pyplot as plt
 
     t = result.table
@@ -126,7 +188,42 @@ def fig4_run(*, corruption: float, replicate: int, init_seed: int, epochs: int, 
     """One run of HR Fig. 4: MNIST with a fraction of labels corrupted; the mean number of
     regions on ``n_lines`` lines through the origin and random training images.  The
     initial network and the lines come from ``init_seed``, shared by all corruption
-    levels of a replicate, so that the levels are compared on the same network."""
+    levels of a replicate, so that the levels are compared on the same network.
+
+    Parameters
+    ----------
+    corruption : float
+        Fraction of training labels replaced by random labels (:func:`sim.data.corrupt_labels`).
+    replicate : int
+        Run number (enters the seed only).
+    init_seed : int
+        Seed of the initial weights and of the lines.
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    n_lines : int
+        Lines through the origin and a training image.
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (batch order, corrupted labels).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One row per measurement step (each epoch): the history's base columns and
+        ``regions`` (mean over lines), ``regions_std``, ``corrupted_fraction`` (labels
+        actually changed), ``n_neurons`` and ``prediction`` = #neurons (HR Fig. 4 caption).
+    """
     from ..data import corrupt_labels
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -163,7 +260,23 @@ FIG4 = {
 
 
 def hr_fig4(settings: Settings) -> ExperimentResult:
-    """HR Fig. 4: mean regions on lines through the origin and MNIST images under label corruption."""
+    """HR Fig. 4: mean regions on lines through the origin and MNIST images under label corruption.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per corruption level, run and epoch (see :func:`fig4_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG4["quick" if settings.quick else "full"]
     runs = [{"corruption": c, "replicate": r, "init_seed": run_seed({"experiment": "hr-fig4", "replicate": r}),
              "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"], "n_lines": s["n_lines"],
@@ -202,6 +315,18 @@ def _regions_vs(result, group, fmt, title, n_in):
 
 
 def plot_fig4(result: ExperimentResult):
+    """Regions per line against epoch and training accuracy, per corruption level (HR Fig. 4).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`hr_fig4`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels, mean +- std over runs, with #neurons dashed.
+    """
     return _regions_vs(result, "corruption", "corruption {}", "HR Fig. 4: regions on lines through MNIST images, "
                        "label corruption", 1)
 
@@ -211,7 +336,39 @@ def plot_fig4(result: ExperimentResult):
 def points_run(*, n_points: int, replicate: int, epochs: int, width: int, depth: int, batch_size: int, lr: float,
                weight_scale: float, n_measure: int, seed: int, precision: str = "float32") -> dict:
     """One run of HR Figs. 5-6: memorize ``n_points`` random 2D points with random binary
-    labels; regions in the whole input plane at ``n_measure`` + 1 evenly spaced steps."""
+    labels; regions in the whole input plane at ``n_measure`` + 1 evenly spaced steps.
+
+    Parameters
+    ----------
+    n_points : int
+        Number of random points (:func:`sim.data.random_points_2d`, drawn from ``[seed, 3]``).
+    replicate : int
+        Run number (enters the seed only).
+    epochs : int
+        Training epochs.
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    batch_size : int
+        Mini-batch size (capped at ``n_points``).
+    lr : float
+        Adam learning rate.
+    weight_scale : float
+        Weight variance in units of 2 / fan-in (:func:`sim.training.sigma_w_for_weight_scale`).
+    n_measure : int
+        Number of intervals between measurement steps (evenly spaced, 0..total; steps
+        that round to the same value are measured once).
+    seed : int
+        The run's seed (points, weights, batch order).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One row per measurement step: the history's base columns (the test set is empty:
+        ``test_accuracy`` NaN) and ``plane`` (0), ``regions`` (exact count in the whole
+        plane), ``n_neurons`` and ``prediction`` = #neurons^2 / 2.
+    """
     from ..data import random_points_2d
     from ..training import NetworkSpec, TrainConfig, sigma_w_for_weight_scale, train
 
@@ -239,7 +396,23 @@ FIG5 = {
 
 
 def hr_fig5(settings: Settings) -> ExperimentResult:
-    """HR Fig. 5: regions in the input plane while memorizing N random 2D points."""
+    """HR Fig. 5: regions in the input plane while memorizing N random 2D points.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per N, run and measurement step (see :func:`points_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG5["quick" if settings.quick else "full"]
     runs = [{"n_points": n, "replicate": r, "epochs": s["epochs"], "width": s["width"], "depth": s["depth"],
              "batch_size": s["batch_size"], "lr": 1e-3, "weight_scale": 1.0, "n_measure": s["n_measure"]}
@@ -254,6 +427,18 @@ def hr_fig5(settings: Settings) -> ExperimentResult:
 
 
 def plot_fig5(result: ExperimentResult):
+    """Regions against epoch and training accuracy, per number of points N (HR Fig. 5).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`hr_fig5`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels, mean +- std over runs, with #neurons^2/2 dashed.
+    """
     return _regions_vs(result, "n_points", "N = {}", "HR Fig. 5: memorizing N random 2D points", 2)
 
 
@@ -268,7 +453,23 @@ FIG6 = {
 
 def hr_fig6(settings: Settings) -> ExperimentResult:
     """HR Fig. 6: the memorization task across learning rates (weight scale 1) and weight
-    scales (learning rate 1e-3)."""
+    scales (learning rate 1e-3).
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per (lr, weight scale), run and measurement step (see :func:`points_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG6["quick" if settings.quick else "full"]
     combos = sorted({(lr, 1.0) for lr in s["lrs"]} | {(1e-3, w) for w in s["scales"]})
     runs = [{"n_points": s["n_points"], "replicate": r, "epochs": s["epochs"], "width": s["width"], "depth": s["depth"],
@@ -283,6 +484,18 @@ def hr_fig6(settings: Settings) -> ExperimentResult:
 
 
 def plot_fig6(result: ExperimentResult):
+    """Regions against epoch per learning rate and per weight scale, and against accuracy (HR Fig. 6).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`hr_fig6`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels, mean +- std over runs, with #neurons^2/2 dashed.
+    """
     import matplotlib.pyplot as plt
 
     t = result.table
@@ -310,7 +523,34 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
              data=None, precision: str = "float32") -> dict:
     """HR Fig. 7: one MNIST run; region counts in the plane through the origin and two
     images and in the plane through three images at initialization, after one epoch
-    and at the end, with the weights at those steps kept for the pictures."""
+    and at the end, with the weights at those steps kept for the pictures.
+
+    Parameters
+    ----------
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (weights, batch order, the five images).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Rows (one per step and plane: base columns, ``plane`` = ``"origin"`` / ``"three"``,
+        ``regions``) plus ``images`` (the five training-image indices) and
+        ``snap<k>_w<l>``, ``snap<k>_b<l>`` (float64 weights and biases at the k-th step).
+    """
     from ..regions import plane_through_points
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -342,7 +582,23 @@ FIG7 = {
 
 
 def hr_fig7(settings: Settings) -> ExperimentResult:
-    """HR Fig. 7: pictures of the regions at initialization, after one epoch and at the end."""
+    """HR Fig. 7: pictures of the regions at initialization, after one epoch and at the end.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per step and plane; ``extras[0]`` holds the images' indices and the snapshots (see :func:`fig7_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG7["quick" if settings.quick else "full"]
     runs = [{"width": s["width"], "depth": s["depth"], "epochs": s["epochs"], "n_train": s["n_train"],
              "n_test": s["n_test"], "batch_size": s["batch_size"], "lr": 1e-3}]
@@ -358,7 +614,20 @@ def hr_fig7(settings: Settings) -> ExperimentResult:
 
 
 def plot_fig7(result: ExperimentResult):
-    """Region pictures; reads the MNIST images again from ``result.data`` (or ``$MEANFIELD_DATA``)."""
+    """Region pictures; reads the MNIST images again from ``result.data`` (or ``$MEANFIELD_DATA``).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`hr_fig7` (its ``extras[0]`` holds the snapshots).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Four panels: the plane through the origin and two images at initialization, after
+        one epoch and at the end, and the plane through three images at initialization;
+        each titled with the regions drawn and the whole-plane count.
+    """
     import matplotlib.pyplot as plt
 
     from ..networks.network import Network

@@ -8,7 +8,30 @@ from .table import ExperimentTable
 
 def run_means(table: ExperimentTable, value: str, x: str, group: str | None = None):
     """{group value: (x, mean over runs, std over runs)}, where each run first averages
-    ``value`` over its rows at one step (planes, lines), as HR do."""
+    ``value`` over its rows at one step (planes, lines), as HR do.
+
+    Parameters
+    ----------
+    table : ExperimentTable
+        A tidy table with ``run`` and ``step`` columns.
+    value : str
+        Column to average (e.g. ``regions``).
+    x : str
+        Column giving the abscissa of each step (its mean over the step's rows, e.g. ``epoch``).
+    group : str, optional
+        Column whose values give separate curves (None: one curve, key None).
+
+    Returns
+    -------
+    dict
+        ``{group value: (x, mean, std)}``, three numpy arrays with one entry per step,
+        sorted by x; mean and (population) std are over runs.
+
+    Raises
+    ------
+    TableError
+        If a column does not exist.
+    """
     out = {}
     groups = table.unique(group) if group else [None]
     for g in groups:
@@ -27,7 +50,26 @@ def run_means(table: ExperimentTable, value: str, x: str, group: str | None = No
 
 
 def band(ax, curves: dict, *, label_fmt: str = "{}", colors=None, marker=None):
-    """Draw mean curves with +-1 std bands; returns {group: colour}."""
+    """Draw mean curves with +-1 std bands; returns {group: colour}.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    curves : dict
+        ``{group: (x, mean, std)}`` as from :func:`run_means`.
+    label_fmt : str
+        Legend label, ``label_fmt.format(group)``.
+    colors : mapping, optional
+        Colour per group (default: the colour cycle C0, C1, ...).
+    marker : str, optional
+        Matplotlib marker of the mean curves.
+
+    Returns
+    -------
+    dict
+        ``{group: colour}`` used.
+    """
     used = {}
     for i, (g, (x, m, s)) in enumerate(curves.items()):
         c = colors[g] if colors else f"C{i}"

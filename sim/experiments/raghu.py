@@ -35,7 +35,22 @@ SIGMA_B = 0.1
 
 def curves_for(ds, n_curve: int, seed):
     """The two interpolations of Figs. 4-5: a great circle between two training images and
-    one between two random points uniform in [0, 1]^N0 (the images' range)."""
+    one between two random points uniform in [0, 1]^N0 (the images' range).
+
+    Parameters
+    ----------
+    ds : Dataset
+        Scaled MNIST (its training images are the endpoints of the first curve).
+    n_curve : int
+        Points per curve.
+    seed : int
+        The run's seed: the images are drawn from ``[seed, 1]``, the random points from ``[seed, 4]``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"mnist": (n_curve, N0) array, "random": (n_curve, N0) array}``, float64.
+    """
     from ..geometry.curves import great_circle
 
     a, b = pick(ds.x_train.shape[0], 2, [seed, 1])
@@ -48,7 +63,44 @@ def trajectory_run(*, sigma_w2: float, replicate: int, epochs: int, n_train, n_t
                    batch_size: int, lr: float, n_curve: int, n_checkpoints: int, seed: int, data=None,
                    precision: str = "float32") -> dict:
     """One run of Raghu Figs. 4-5: trajectory length per layer of two circular
-    interpolations at ``n_checkpoints`` log-spaced steps (plus step 0)."""
+    interpolations at ``n_checkpoints`` log-spaced steps (plus step 0).
+
+    A task of the sweep engine (:func:`sim.experiments.common.run_grid`).
+
+    Parameters
+    ----------
+    sigma_w2 : float
+        Weight variance sigma_w^2 (16 for Fig. 4, 3 for Fig. 5).
+    replicate : int
+        Run number (enters the seed only).
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    n_curve : int
+        Points per interpolation.
+    n_checkpoints : int
+        Number of log-spaced measurement steps in 1..total.
+    seed : int
+        The run's seed (weights, batch order, curves).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Equal-length columns (:func:`rows_result`): the history's base columns and
+        ``curve`` (``"mnist"`` / ``"random"``), ``layer`` (0: input), ``trajectory_length``
+        (of z^(d), Raghu et al. 2017, Theorem 1's quantity) and ``sigma_w2``.
+    """
     from ..expressivity.trajectory import trajectory_length
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -98,17 +150,60 @@ def _trajectory(name: str, sigma_w2: float, settings: Settings) -> ExperimentRes
 
 
 def raghu_fig4(settings: Settings) -> ExperimentResult:
-    """Raghu Fig. 4: sigma_w^2 = 16; training should shrink the trajectory length."""
+    """Raghu Fig. 4: sigma_w^2 = 16; training should shrink the trajectory length.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per run, checkpoint, curve and layer (see :func:`trajectory_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     return _trajectory("raghu-fig4", 16.0, settings)
 
 
 def raghu_fig5(settings: Settings) -> ExperimentResult:
-    """Raghu Fig. 5: sigma_w^2 = 3; training should grow the trajectory length."""
+    """Raghu Fig. 5: sigma_w^2 = 3; training should grow the trajectory length.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per run, checkpoint, curve and layer (see :func:`trajectory_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     return _trajectory("raghu-fig5", 3.0, settings)
 
 
 def plot_trajectory(result: ExperimentResult):
-    """Length against layer, one curve per checkpoint coloured from red (start) to purple (end)."""
+    """Length against layer, one curve per checkpoint coloured from red (start) to purple (end).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`raghu_fig4` or :func:`raghu_fig5`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels (MNIST and random interpolation), mean over runs, log length axis.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -145,7 +240,41 @@ def one_layer_run(*, layer: int, replicate: int, init_seed: int, epochs: int, n_
                   precision: str = "float32") -> dict:
     """One run of Raghu Fig. 6: only hidden layer ``layer`` (its W and b) trains; every
     other layer, the read-out included, stays at its initialization ``init_seed``
-    (the same for every choice of layer, so the choices are compared on one network)."""
+    (the same for every choice of layer, so the choices are compared on one network).
+
+    Parameters
+    ----------
+    layer : int
+        The trained hidden layer, 1..depth.
+    replicate : int
+        Run number (enters the seed only).
+    init_seed : int
+        Seed of the initial weights, shared by the runs of one replicate.
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    sigma_w2 : float
+        Weight variance sigma_w^2.
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (batch order).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Equal-length columns: the history's base columns (once per epoch) and
+        ``remaining_depth`` = depth - layer.
+    """
     from ..training import NetworkSpec, TrainConfig, train
 
     ds = mnist(data, n_train, n_test)
@@ -166,7 +295,23 @@ FIG6 = {
 
 
 def raghu_fig6(settings: Settings) -> ExperimentResult:
-    """Raghu Fig. 6: train exactly one hidden layer; accuracy for each choice of layer."""
+    """Raghu Fig. 6: train exactly one hidden layer; accuracy for each choice of layer.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per run (replicate and layer) and epoch (see :func:`one_layer_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = FIG6["quick" if settings.quick else "full"]
     runs = []
     for r in range(s["runs"]):
@@ -184,6 +329,19 @@ def raghu_fig6(settings: Settings) -> ExperimentResult:
 
 
 def plot_fig6(result: ExperimentResult):
+    """Accuracy during training per trained layer, and final accuracy against the trained layer.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`raghu_fig6`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels: train and test accuracy against epoch (mean +- std over runs), and
+        the final accuracies against the trained hidden layer.
+    """
     import matplotlib.pyplot as plt
 
     from .plotting import band, run_means

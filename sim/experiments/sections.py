@@ -125,6 +125,18 @@ def plane_regions(net, origin, u, v, *, r_min: float, r_reach: float | None = No
         Give up growing after this many annuli (``converged`` is then False).
     readout : bool
         The last weight layer is a linear read-out whose units are not neurons (HR).
+
+    Returns
+    -------
+    SectionCount
+        The number of distinct activation patterns met, the radii covered, the number of
+        exact counts run and whether the stopping rule was met.
+
+    Raises
+    ------
+    SectionError
+        If ``r_min`` is not a positive finite length, ``r_reach`` is not a finite length
+        > ``r_min``, ``ratio <= 1`` or ``max_annuli < 2``.
     """
     _check(r_min, r_reach, ratio, max_annuli)
     reach = 1e4 * r_min if r_reach is None else float(r_reach)
@@ -138,7 +150,39 @@ def line_regions(net, origin, direction, *, r_min: float, r_reach: float | None 
 
     Same tiling as :func:`plane_regions` with segments: [-r_min, r_min] and then
     r < |t| < ratio r on both sides; ``direction`` is normalised first, so t is
-    input-space distance.
+    input-space distance.  HR Fig. 4 counts regions on lines through the origin and a
+    training example; HR Theorem 5 predicts about #neurons of them.
+
+    Parameters
+    ----------
+    net : sim.Network
+        Piecewise-linear phi.
+    origin : array of shape (N0,)
+        A point of the line (t = 0).
+    direction : array of shape (N0,)
+        Nonzero direction of the line (normalised here).
+    r_min : float
+        Half-length of the central segment, in input-space distance.
+    r_reach : float, optional
+        Segments reach at least this far before the stopping rule applies (default 1e4 r_min).
+    ratio : float
+        Growth factor of the segments.
+    max_annuli : int
+        Give up growing after this many pairs of segments (``converged`` is then False).
+    readout : bool
+        The last weight layer is a linear read-out whose units are not neurons (HR).
+
+    Returns
+    -------
+    SectionCount
+        The number of distinct activation patterns met, the radii covered, the number of
+        exact counts run and whether the stopping rule was met.
+
+    Raises
+    ------
+    SectionError
+        If ``direction`` is zero, or ``r_min``, ``r_reach``, ``ratio`` or ``max_annuli`` is
+        out of range (see :func:`plane_regions`).
     """
     _check(r_min, r_reach, ratio, max_annuli)
     reach = 1e4 * r_min if r_reach is None else float(r_reach)

@@ -35,7 +35,32 @@ from .raghu import PHI, SIGMA_B
 
 
 def noisy_forward(net, x, layer: int, eps: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """(logits with noise eps rms(h^layer) xi added to h^layer, clean logits), float64."""
+    """(logits with noise eps rms(h^layer) xi added to h^layer, clean logits), float64.
+
+    rms(h^layer) is the root mean square of the clean pre-activations over all of ``x``
+    and all units; xi ~ N(0, I) has the shape of h^layer; the layers above are applied
+    unchanged to the perturbed pre-activations.
+
+    Parameters
+    ----------
+    net : sim.Network
+        The (trained) float64 network.
+    x : array_like of shape (n, N0)
+        Inputs.
+    layer : int
+        The layer l in 1..D whose pre-activations h^l are perturbed.
+    eps : float
+        Relative size of the noise (0: none).
+    rng : numpy.random.Generator
+        Source of xi.
+
+    Returns
+    -------
+    noisy : numpy.ndarray of shape (n, N_D)
+        Logits of the perturbed pass.
+    clean : numpy.ndarray of shape (n, N_D)
+        Logits without noise.
+    """
     h = np.asarray(x, np.float64) @ net.weights[0].T + net.biases[0]
     clean = noisy = h
     for l in range(1, net.depth + 1):
@@ -53,7 +78,46 @@ def noisy_forward(net, x, layer: int, eps: float, rng) -> tuple[np.ndarray, np.n
 def noise_run(*, replicate: int, epochs: int, n_train, n_test, width: int, depth: int, sigma_w2: float,
               noises: list, n_draws: int, batch_size: int, lr: float, seed: int, data=None,
               precision: str = "float32") -> dict:
-    """Train once, then perturb each hidden layer by each relative noise size."""
+    """Train once, then perturb each hidden layer by each relative noise size.
+
+    A task of the sweep engine: one trained network of ``noise-depth``; each (layer,
+    eps) is measured on the test set with ``n_draws`` noise draws (:func:`noisy_forward`).
+
+    Parameters
+    ----------
+    replicate : int
+        Run number (enters the seed only).
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    sigma_w2 : float
+        Weight variance sigma_w^2 at initialisation.
+    noises : list of float
+        Relative noise sizes eps.
+    n_draws : int
+        Noise draws averaged per (layer, eps).
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (weights, batch order; noise from ``[seed, 5]``).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One row per (layer, eps): ``step``, ``epoch``, ``train_accuracy`` of the trained
+        network, ``layer``, ``remaining_depth`` = depth - layer, ``noise``, ``test_accuracy``
+        (mean over draws), ``clean_test_accuracy``, ``accuracy_drop``, ``output_change``
+        (mean ||dh^D|| / ||h^D||) and ``trainer_test_accuracy``.
+    """
     from ..training import NetworkSpec, TrainConfig, train
 
     ds = mnist(data, n_train, n_test)
@@ -93,7 +157,23 @@ NOISE = {
 
 
 def noise_depth(settings: Settings) -> ExperimentResult:
-    """Slides: Gaussian noise of fixed relative size at one layer of a trained network."""
+    """Slides: Gaussian noise of fixed relative size at one layer of a trained network.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per trained network, layer and noise size (see :func:`noise_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = NOISE["quick" if settings.quick else "full"]
     runs = [{"replicate": r, "epochs": s["epochs"], "n_train": s["n_train"], "n_test": s["n_test"], "width": s["width"],
              "depth": s["depth"], "sigma_w2": s["sigma_w2"], "noises": s["noises"], "n_draws": s["n_draws"],
@@ -109,6 +189,19 @@ def noise_depth(settings: Settings) -> ExperimentResult:
 
 
 def plot_noise_depth(result: ExperimentResult):
+    """Damage of the noise against the layer where it is added, one curve per eps > 0.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`noise_depth`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: test accuracy lost and relative change of the logits (log scale)
+        against the layer, mean +- std over trained networks.
+    """
     import matplotlib.pyplot as plt
 
     t = result.table
@@ -141,7 +234,54 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
                 lr: float, seed: int, data=None, precision: str = "float32") -> dict:
     """One run: train plainly, with batch normalization at every hidden layer, or with the
     trajectory regularizer lambda * sum_l len_l / len_l(init); trajectory length per
-    layer of a great circle between two test images at log-spaced checkpoints."""
+    layer of a great circle between two test images at log-spaced checkpoints.
+
+    Parameters
+    ----------
+    method : str
+        ``"none"``, ``"batchnorm"`` or ``"trajreg"`` (:data:`METHODS`).
+    replicate : int
+        Run number (enters the seed only).
+    init_seed : int
+        Seed of the initial weights and of the two test images, shared by the methods of
+        one replicate (so they start from one network).
+    epochs : int
+        Training epochs.
+    n_train, n_test : int or None
+        MNIST training / test images used (None: all).
+    width, depth : int
+        Hidden-layer width and number of hidden layers.
+    sigma_w2 : float
+        Weight variance sigma_w^2 at initialisation.
+    lam : float
+        lambda of the regularizer (used by ``"trajreg"`` only).
+    n_curve : int
+        Points of the great circle.
+    n_checkpoints : int
+        Number of log-spaced measurement steps in 1..total.
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Adam learning rate.
+    seed : int
+        The run's seed (batch order).
+    data : str, optional
+        MNIST directory (default: ``$MEANFIELD_DATA``).
+    precision : str
+        ``"float32"`` or ``"float64"`` training.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Equal-length columns: the history's base columns and ``method``, ``variant``
+        (the method, with lambda for ``trajreg``), ``layer`` (0: input) and
+        ``trajectory_length`` of z^(d).
+
+    Raises
+    ------
+    ExperimentError
+        If ``method`` is not one of :data:`METHODS`.
+    """
     from ..expressivity.trajectory import trajectory_length
     from ..geometry.curves import great_circle
     from ..training import NetworkSpec, TrainConfig, train
@@ -177,7 +317,23 @@ TRAJREG = {
 
 
 def trajectory_regularization(settings: Settings) -> ExperimentResult:
-    """Slides: no normalization vs batch normalization vs trajectory regularization."""
+    """Slides: no normalization vs batch normalization vs trajectory regularization.
+
+    Parameters
+    ----------
+    settings : Settings
+        Quick or full size, data, workers, store.
+
+    Returns
+    -------
+    ExperimentResult
+        One row per run (replicate and variant), checkpoint and layer (see :func:`trajreg_run`).
+
+    Raises
+    ------
+    ExperimentError
+        If a run fails.
+    """
     s = TRAJREG["quick" if settings.quick else "full"]
     runs = []
     for r in range(s["runs"]):
@@ -198,6 +354,19 @@ def trajectory_regularization(settings: Settings) -> ExperimentResult:
 
 
 def plot_trajectory_regularization(result: ExperimentResult):
+    """Test accuracy through training and trajectory length per layer, per variant.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Of :func:`trajectory_regularization`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels: test accuracy against epoch (mean +- std over runs), and trajectory
+        length against layer at initialization and after training.
+    """
     import matplotlib.pyplot as plt
 
     from .plotting import band, run_means

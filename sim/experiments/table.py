@@ -42,6 +42,14 @@ class ExperimentTable:
         Columns in display order.
     notes : dict of str -> str
         Scale and settings of the run (written as ``#`` comment lines atop the CSV).
+
+    Columns are converted to numpy arrays on construction; a column mixing None and
+    numbers becomes float with NaN for None, any other mixed column becomes strings.
+
+    Raises
+    ------
+    TableError
+        If the columns differ in length.
     """
 
     name: str
@@ -58,7 +66,24 @@ class ExperimentTable:
     @classmethod
     def from_rows(cls, name: str, rows: Sequence[Mapping], columns: Sequence[str] | None = None,
                   notes: Mapping[str, str] | None = None) -> ExperimentTable:
-        """Rows (dicts) to columns; ``columns`` fixes the order (further keys follow)."""
+        """Rows (dicts) to columns; ``columns`` fixes the order (further keys follow).
+
+        Parameters
+        ----------
+        name : str
+            The table's name.
+        rows : sequence of mapping
+            The rows; a key missing from a row is None there (NaN in a numeric column).
+        columns : sequence of str, optional
+            Leading columns, in order (kept even if no row has them).
+        notes : mapping of str to str, optional
+            Scale and settings of the run.
+
+        Returns
+        -------
+        ExperimentTable
+            One column per key, in the order given then first seen.
+        """
         order = list(columns or [])
         for row in rows:
             order += [k for k in row if k not in order]
@@ -66,6 +91,7 @@ class ExperimentTable:
 
     @property
     def columns(self) -> list[str]:
+        """Column names, in display order."""
         return list(self.data)
 
     def __len__(self) -> int:
@@ -78,16 +104,56 @@ class ExperimentTable:
             raise TableError(f"table {self.name!r} has no column {column!r}; columns: {self.columns}") from None
 
     def where(self, **equal) -> ExperimentTable:
-        """Rows whose columns equal the given values."""
+        """Rows whose columns equal the given values.
+
+        Parameters
+        ----------
+        **equal : scalar
+            ``column=value`` pairs; a row is kept if it matches all of them.
+
+        Returns
+        -------
+        ExperimentTable
+            The matching rows (same name, columns and notes).
+
+        Raises
+        ------
+        TableError
+            If a column does not exist.
+        """
         mask = np.ones(len(self), bool)
         for k, v in equal.items():
             mask &= self[k] == v
         return ExperimentTable(self.name, {k: v[mask] for k, v in self.data.items()}, self.notes)
 
     def unique(self, column: str) -> list:
+        """The distinct values of a column, sorted.
+
+        Parameters
+        ----------
+        column : str
+            Column name.
+
+        Returns
+        -------
+        list
+            Distinct values as Python scalars, ascending.
+
+        Raises
+        ------
+        TableError
+            If the column does not exist.
+        """
         return sorted(set(self[column].tolist()))
 
     def rows(self) -> list[dict]:
+        """The table as rows.
+
+        Returns
+        -------
+        list of dict
+            One dict per row, column name to Python scalar, in column order.
+        """
         cols = self.columns
         return [dict(zip(cols, vals)) for vals in zip(*(self.data[c].tolist() for c in cols))]
 
@@ -95,7 +161,17 @@ class ExperimentTable:
         """Write the notes as ``# key: value`` lines, then a header and the rows.
 
         The file is written to a temporary name and renamed, so a failure leaves no
-        half-written CSV.
+        half-written CSV.  Floats are written with ``repr`` (round-trip exact).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file (replaced if it exists).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
         """
         path = pathlib.Path(path)
         tmp = path.with_name(path.name + ".part")
@@ -110,7 +186,28 @@ class ExperimentTable:
 
     @classmethod
     def from_csv(cls, path, name: str | None = None) -> ExperimentTable:
-        """Read a file written by :meth:`to_csv` (numbers parsed back to int or float)."""
+        """Read a file written by :meth:`to_csv` (numbers parsed back to int or float).
+
+        Leading ``# key: value`` lines become the notes; a column is int if every value
+        parses as int, else float if every value does, else strings.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file.
+        name : str, optional
+            The table's name (default: the file name without its suffix).
+
+        Returns
+        -------
+        ExperimentTable
+            The table.
+
+        Raises
+        ------
+        TableError
+            If the file cannot be read, has no header, or a row has another number of fields.
+        """
         path = pathlib.Path(path)
         notes, lines = {}, []
         try:
@@ -147,7 +244,29 @@ def _parse(values: list[str]) -> np.ndarray:
 
 
 def mean_std(table: ExperimentTable, value: str, by: Sequence[str]) -> dict:
-    """{key tuple of ``by``: (mean, std over rows, n)} of column ``value`` (nan-aware)."""
+    """{key tuple of ``by``: (mean, std over rows, n)} of column ``value`` (nan-aware).
+
+    Parameters
+    ----------
+    table : ExperimentTable
+        The table.
+    value : str
+        Numeric column to average.
+    by : sequence of str
+        Columns whose value combinations form the groups.
+
+    Returns
+    -------
+    dict
+        ``{(v_1, ..., v_k): (mean, std, n)}`` per combination of the ``by`` columns: mean and
+        population standard deviation (ddof 0) of the non-NaN values, and their number
+        (mean and std NaN when n = 0).
+
+    Raises
+    ------
+    TableError
+        If a column does not exist.
+    """
     keys = list(zip(*(table[b].tolist() for b in by)))
     vals = table[value].astype(np.float64)
     out: dict = {}

@@ -22,14 +22,38 @@ from ..geometry.propagate import propagate_iter
 
 @dataclass(frozen=True)
 class FourierFit:
-    """Per-frequency regression error (arrays indexed by frequency 1..max_frequency)."""
+    """Per-frequency regression error (arrays indexed by frequency 1..max_frequency).
+
+    Attributes
+    ----------
+    frequency : numpy.ndarray of int
+        k = 1..max_frequency.
+    angle : numpy.ndarray
+        Angle (radians) between the fit y_hat and y_k, averaged over cos and sin (Poole SM App. D);
+        pi/2 where nothing is fitted.
+    unexplained : numpy.ndarray
+        |y_k - y_hat|^2 / |y_k|^2, averaged over cos and sin.
+    """
 
     frequency: np.ndarray
     angle: np.ndarray
     unexplained: np.ndarray
 
     def plot(self, ax=None, label=None):
-        """Angle error against frequency; returns the Figure."""
+        """Angle error against frequency (Poole et al. 2016, Fig. 5C-D).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        label : str, optional
+            Legend label of the line.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure holding ``ax``.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -41,7 +65,20 @@ class FourierFit:
 
 
 def fourier_basis(theta, max_frequency: int) -> np.ndarray:
-    """Columns cos(k theta), sin(k theta) for k = 1..max_frequency: shape (n, 2 K)."""
+    """Columns cos(k theta), sin(k theta) for k = 1..max_frequency.
+
+    Parameters
+    ----------
+    theta : array_like of shape (n,)
+        Angles on the circle.
+    max_frequency : int
+        K, the highest frequency.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, 2 K)
+        The K cosine columns (k = 1..K), then the K sine columns.
+    """
     k = np.arange(1, int(max_frequency) + 1)
     arg = np.asarray(theta)[:, None] * k
     return np.concatenate([np.cos(arg), np.sin(arg)], axis=1)
@@ -57,8 +94,31 @@ def regression_error(features, theta, max_frequency: int, *, ridge: float = 1e-4
     Without it any feature set whose span merely touches a frequency would fit it
     (ill-conditioned least squares), however small and fragile that component is.
 
-    Returns the angle between y_hat and y and the unexplained fraction |y - y_hat|^2/|y|^2,
-    each averaged over cos and sin of the frequency.
+    The constant is handled by centring the features, which fits it exactly only
+    because the Fourier targets have zero mean on a uniform grid: ``theta`` should
+    sample the full circle uniformly.
+
+    Parameters
+    ----------
+    features : array_like of shape (n, m)
+        The features (e.g. network outputs) at the n samples.
+    theta : array_like of shape (n,)
+        The angles of the samples.
+    max_frequency : int
+        Highest frequency K, in 1..(n - 1) // 2 (below Nyquist).
+    ridge : float
+        Relative ridge, >= 0 (fraction of the total feature variance).
+
+    Returns
+    -------
+    FourierFit
+        Per frequency, the angle between y_hat and y and the unexplained fraction
+        |y - y_hat|^2/|y|^2, each averaged over cos and sin of the frequency.
+
+    Raises
+    ------
+    SimError
+        If ``max_frequency`` is outside 1..(n - 1) // 2 or ``ridge`` is negative.
     """
     features = np.asarray(features, dtype=np.float64)
     n = features.shape[0]
@@ -84,7 +144,22 @@ def regression_error(features, theta, max_frequency: int, *, ridge: float = 1e-4
 
 
 def output_features(network, curve: Curve, *, activations: bool = True) -> np.ndarray:
-    """The network's last-layer outputs on the curve: x^D = phi(h^D) (or h^D), shape (n, N_D)."""
+    """The network's last-layer outputs on the curve: x^D = phi(h^D) (or h^D).
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network.
+    curve : sim.Curve
+        The curve, in x^0 or h^1.
+    activations : bool
+        True: the post-activations x^D; False: the pre-activations h^D.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, N_D)
+        One row per sample of the curve.
+    """
     last = None
     for state in propagate_iter(network, curve, order=0):
         last = state.position
@@ -92,7 +167,29 @@ def output_features(network, curve: Curve, *, activations: bool = True) -> np.nd
 
 
 def network_expressivity(network, curve: Curve, max_frequency: int, *, ridge: float = 1e-4) -> FourierFit:
-    """Fourier regression error of a network's outputs on a closed curve (Fig. 5C-D)."""
+    """Fourier regression error of a network's outputs on a closed curve (Poole et al. 2016, Fig. 5C-D, SM App. D).
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network.
+    curve : sim.Curve
+        A closed curve sampled uniformly (e.g. :func:`sim.circle`).
+    max_frequency : int
+        Highest frequency K, in 1..(n - 1) // 2.
+    ridge : float
+        Relative ridge of :func:`regression_error`.
+
+    Returns
+    -------
+    FourierFit
+        Angle and unexplained fraction per frequency, from the outputs x^D = phi(h^D).
+
+    Raises
+    ------
+    SimError
+        If the curve is not closed, or as :func:`regression_error`.
+    """
     if not curve.closed:
         raise SimError("the Fourier test needs a closed curve sampled uniformly (sim.circle)")
     return regression_error(output_features(network, curve), curve.theta, max_frequency, ridge=ridge)

@@ -36,6 +36,20 @@ def sign_changes(curve: Curve, *, n_directions: int = 2000, seed=0) -> int:
     circle and a lower estimate otherwise.  For a closed curve the count is made so
     that the curve splits into s + 1 monotone pieces: k cyclic sign changes give k
     pieces, i.e. s = k - 1 (s = 1 for the circle, as in Poole Sec. 5).
+
+    Parameters
+    ----------
+    curve : sim.Curve
+        The input curve; only its velocities and ``closed`` flag are used.
+    n_directions : int
+        Number of random directions w tried besides the principal ones.
+    seed : int or numpy.random.Generator
+        Draws the random directions.
+
+    Returns
+    -------
+    int
+        s, the largest sign-change count found (0 for a curve with zero velocity).
     """
     v = np.asarray(curve.velocity, dtype=np.float64)
     _, sv, vt = np.linalg.svd(v, full_matrices=False)
@@ -54,6 +68,23 @@ def activation_lengths(network, curve: Curve) -> np.ndarray:
     """L^E of the activation curves x^l(theta) = phi(h^l(theta)), l = 1..D (unnormalised).
 
     dx^l/dtheta = phi'(h^l) dh^l/dtheta exactly (forward mode, sim.propagate).
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network.
+    curve : sim.Curve
+        The curve, in x^0 or h^1 (``curve.layer``).
+
+    Returns
+    -------
+    numpy.ndarray of shape (D,)
+        L^E(x^l) for l = 1..D, not divided by sqrt(N_l) (Theorem 1 bounds the raw length).
+
+    Raises
+    ------
+    CurveError
+        If the curve's width does not match the network.
     """
     out = []
     for state in propagate_iter(network, curve, order=1):
@@ -63,7 +94,27 @@ def activation_lengths(network, curve: Curve) -> np.ndarray:
 
 
 def poole_shallow_length_bound(N1: int, s: int, R: float) -> float:
-    """N1 (1 + s) R, from ``meanfield.bounds.shallow_length_bound`` (Theorem 1)."""
+    """N1 (1 + s) R, from ``meanfield.bounds.shallow_length_bound`` (Poole et al. 2016, Theorem 1).
+
+    Parameters
+    ----------
+    N1 : int
+        Width of the single hidden layer, >= 1.
+    s : int
+        Most sign changes of a 1D projection of the input velocity (:func:`sign_changes`), >= 0.
+    R : float
+        Dynamic range max phi - min phi, finite.
+
+    Returns
+    -------
+    float
+        The bound on L^E(x^1), for every W^1, b^1.
+
+    Raises
+    ------
+    meanfield.bounds.BoundError
+        If N1 < 1, s < 0 or R is not finite and >= 0.
+    """
     from meanfield.bounds import shallow_length_bound
 
     return shallow_length_bound(N1, s, R)
@@ -87,7 +138,30 @@ def optimised_shallow_network(phi, curve: Curve, n_hidden: int, *, gain: float =
     full range R of phi on each of the curve's monotone pieces; on a circle this
     approaches N1 (1 + s) R as the gain grows.  All weights and biases are then
     improved jointly by BFGS on L^E (numerical gradients: keep N0 and N1 small).
-    Needs a curve given as an input x^0 (``curve.layer == 0``).
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity.
+    curve : sim.Curve
+        The input curve; must be given as an input x^0 (``curve.layer == 0``).
+    n_hidden : int
+        N1, the number of hidden units.
+    gain : float
+        Scale of the initial weights relative to the curve's radius (larger: sharper switches).
+    maxiter : int
+        BFGS iterations; 0 keeps the hand-built initial network.  The optimised
+        parameters are kept only if they are longer.
+
+    Returns
+    -------
+    Network
+        A one-layer network [N0, N1] (x^1 = phi(W^1 x^0 + b^1)).
+
+    Raises
+    ------
+    SimError
+        If the curve is not an input curve.
     """
     if curve.layer != 0:
         raise SimError("optimised_shallow_network needs an input curve (layer=0), not one placed in h^1")
@@ -114,7 +188,21 @@ def optimised_shallow_network(phi, curve: Curve, n_hidden: int, *, gain: float =
 
 @dataclass(frozen=True)
 class ShallowCheck:
-    """Theorem 1 on one curve: lengths of shallow networks against the bound."""
+    """Theorem 1 on one curve: lengths of shallow networks against the bound (Poole et al. 2016).
+
+    Attributes
+    ----------
+    s : int
+        Measured sign changes of the curve (:func:`sign_changes`).
+    R : float
+        Dynamic range of phi.
+    bound : float
+        N1 (1 + s) R.
+    random_lengths : numpy.ndarray
+        L^E(x^1) of one random network per sigma_w.
+    optimised_length : float
+        L^E(x^1) of :func:`optimised_shallow_network` (NaN if not run).
+    """
 
     s: int
     R: float
@@ -135,6 +223,33 @@ def check_poole_theorem1(phi, curve: Curve, n_hidden: int, *, sigma_ws=(0.5, 1.0
     Random networks use W ~ N(0, sigma_w^2 / N0), b ~ N(0, sigma_b^2) for each sigma_w in
     ``sigma_ws``; s is measured with :func:`sign_changes`.  phi must be monotone with a
     finite range (the hypotheses of Theorem 1).
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        A monotone nonlinearity with finite range (e.g. tanh).
+    curve : sim.Curve
+        The input curve (``layer=0``).
+    n_hidden : int
+        N1, the number of hidden units.
+    sigma_ws : sequence of float
+        Weight standard deviations of the random networks, one network each.
+    sigma_b : float
+        Bias standard deviation of the random networks.
+    seed : int
+        Seeds the random networks and the direction search of :func:`sign_changes`.
+    optimise : bool
+        Also build and measure :func:`optimised_shallow_network` (slow for large N0, N1).
+
+    Returns
+    -------
+    ShallowCheck
+        s, R, the bound and the measured lengths; ``holds`` says whether all stay below it.
+
+    Raises
+    ------
+    SimError
+        If phi is not monotone or has unbounded range, or the curve is not an input curve.
     """
     from ..networks.network import RandomNetwork
 

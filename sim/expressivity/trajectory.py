@@ -11,7 +11,7 @@
 * Dichotomies: the distinct sign labellings of a fixed input set by one output unit
   across independently drawn random networks.
 
-Curves are sampled polylines: a ``sim.Curve`` (``sim.manifolds``) or an array of
+Curves are sampled polylines: a ``sim.Curve`` (``sim.geometry``) or an array of
 points (n, N0).  Lengths are polyline lengths of the images of the samples, which
 converge from below as the sampling is refined; counts along the curve are exact for
 the polyline through the samples.
@@ -64,12 +64,40 @@ class TrajectoryLength:
     length_x: np.ndarray
 
     def growth_ratio(self, which: str = "x") -> np.ndarray:
-        """l(z^(d+1)) / l(z^(d)) for d = 1..D-1 (Raghu Fig. 2 c, d)."""
+        """l(z^(d+1)) / l(z^(d)) for d = 1..D-1 (Raghu et al. 2017, Fig. 2 c, d).
+
+        Parameters
+        ----------
+        which : {"x", "h"}
+            "x" uses the post-activation lengths ``length_x``; anything else the
+            pre-activation lengths ``length_h``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (D - 1,)
+            Per-layer growth factors, to compare with :func:`raghu_theorem1_rate` and
+            :func:`length_growth_upper_bound`.
+        """
         length = self.length_x if which == "x" else self.length_h
         return length[2:] / length[1:-1]
 
     def plot(self, ax=None, *, which: str = "x", label=None):
-        """Length against layer on a log axis (Raghu Fig. 2 a, b); returns the Figure."""
+        """Length against layer on a log axis (Raghu et al. 2017, Fig. 2 a, b).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+        which : {"x", "h"}
+            "x" plots ``length_x``; anything else ``length_h``.
+        label : str, optional
+            Legend label of the line.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure holding ``ax``.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -90,6 +118,25 @@ def trajectory_length(net, curve) -> TrajectoryLength:
     those breakpoints and the lengths are exact for the input polyline (a coarse
     sampling of a deep network's image would miss most of its kinks).  For smooth
     phi the image polyline of the samples is used: refine the curve to converge.
+
+    Parameters
+    ----------
+    net : sim.Network
+        The network.
+    curve : sim.Curve or array_like of shape (n, N0)
+        The input trajectory x(t) as samples of a polyline, n >= 2; a ``Curve`` must live
+        in input space (``layer=0``).
+
+    Returns
+    -------
+    TrajectoryLength
+        Lengths of the images in h^d and z^(d) = phi(h^d) for d = 0..D (entry 0: the input).
+
+    Raises
+    ------
+    RegionsError
+        If the curve is not in input space or not of shape (n >= 2, N0), or (piecewise-linear
+        phi) the polyline is not valid for :func:`sim.activation_regions_path`.
     """
     pts = _points(net, curve)
     if net.phi.is_piecewise_linear:
@@ -111,6 +158,29 @@ def raghu_theorem1_rate(sigma_w: float, sigma_b: float, k: int, depth: int, inpu
     asymptotic *rate*, not a bound: measured hard-tanh growth ratios lie 5-10% below
     it (notebooks/raghu_fig2.ipynb).  For a rigorous bound see
     :func:`length_growth_upper_bound`.
+
+    Parameters
+    ----------
+    sigma_w : float
+        Weight standard deviation (W_ij ~ N(0, sigma_w^2 / k)).
+    sigma_b : float
+        Bias standard deviation.
+    k : int
+        Width of the hidden layers.
+    depth : int
+        Last layer d to evaluate, >= 0.
+    input_length : float
+        l(x), the length of the input trajectory.
+
+    Returns
+    -------
+    numpy.ndarray of shape (depth + 1,)
+        factor^d l(x) for d = 0..depth.
+
+    Raises
+    ------
+    meanfield.bounds.BoundError
+        If ``depth`` is not a non-negative integer, ``k < 1``, ``sigma_w <= 0`` or ``sigma_b < 0``.
     """
     return np.array([raghu_trajectory_lower_bound(sigma_w, sigma_b, k, d, input_length)
                      for d in range(depth + 1)])
@@ -131,6 +201,25 @@ def length_growth_upper_bound(sigma_w: float, k_in: int, k_out: int | None = Non
     (chi distribution).  Integrating over t and conditioning on layers <= d gives the
     bound for the expected ratio and for the ratio of expectations.  Equality holds
     for linear phi (phi' = 1).  c < sigma_w, and c -> sigma_w as k_out -> infinity.
+
+    Parameters
+    ----------
+    sigma_w : float
+        Weight standard deviation, finite and >= 0.
+    k_in : int
+        Width of layer d (the fan-in), >= 1.
+    k_out : int, optional
+        Width of layer d + 1, >= 1 (default: ``k_in``).
+
+    Returns
+    -------
+    float
+        The constant c above.
+
+    Raises
+    ------
+    RegionsError
+        If a width is < 1 or sigma_w is negative or not finite.
     """
     k_in = int(k_in)
     k_out = k_in if k_out is None else int(k_out)
@@ -177,7 +266,27 @@ def transitions(net, curve, *, level: float = 0.0) -> Transitions:
     Between consecutive breakpoints of the activation regions each pre-activation is
     linear, so it changes sign there iff its values at the two ends have opposite
     signs (values within 1e-9 of the level, relative, count as touching and are
-    skipped).  ``level`` counts crossings of h = level instead of 0.
+    skipped).
+
+    Parameters
+    ----------
+    net : sim.Network
+        A network with a piecewise-linear phi.
+    curve : sim.Curve or array_like of shape (n, N0)
+        The input polyline, n >= 2, in input space.
+    level : float
+        Count crossings of h = level instead of h = 0.
+
+    Returns
+    -------
+    Transitions
+        Per layer 1..D, the total sign changes and the total state changes (kink
+        crossings) of its units along the polyline.
+
+    Raises
+    ------
+    RegionsError
+        If phi is not piecewise linear, or the curve is not a valid input polyline.
     """
     pts = _points(net, curve)
     piecewise_linear(net.phi)          # exactness needs piecewise-linear phi
@@ -210,7 +319,25 @@ class PatternsAlong:
 
 
 def patterns_along(net, curve) -> PatternsAlong:
-    """Exact count of activation patterns along a polyline (Raghu et al., activation patterns)."""
+    """Exact count of activation patterns along a polyline (Raghu et al. 2017, activation patterns).
+
+    Parameters
+    ----------
+    net : sim.Network
+        A network with a piecewise-linear phi.
+    curve : sim.Curve or array_like of shape (n, N0)
+        The input polyline, n >= 2, in input space (repeated consecutive points are dropped).
+
+    Returns
+    -------
+    PatternsAlong
+        The number of pieces with constant pattern and of distinct patterns met.
+
+    Raises
+    ------
+    RegionsError
+        If phi is not piecewise linear, or the curve is not a valid input polyline.
+    """
     res = activation_regions_path(net, _path(_points(net, curve)))
     return PatternsAlong(res.count, res.n_patterns())
 
@@ -222,9 +349,14 @@ class Dichotomies:
     Attributes
     ----------
     layer : (D,) int array
+        1..D.
     count : (D,) int array
         Distinct labellings sign(h^d_0(x_1..x_s)) of the inputs by unit 0 of layer d
         over ``n_networks`` draws (at most min(n_networks, 2^s)).
+    n_inputs : int
+        s, the number of inputs labelled.
+    n_networks : int
+        Number of networks drawn.
     """
 
     layer: np.ndarray
@@ -239,6 +371,31 @@ def dichotomies(phi, widths, sigma_w: float, sigma_b: float, inputs, n_networks:
     Every draw is a ``RandomNetwork(phi, widths, sigma_w, sigma_b, seed=child)`` with
     children of ``seed``; a network truncated at layer d is a depth-d network, so one
     draw gives the labelling at every depth.
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity.
+    widths : sequence of int
+        [N0, N1, ..., ND].
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations.
+    inputs : array_like of shape (s, N0)
+        The fixed input set.
+    n_networks : int
+        Number of networks to draw, >= 1.
+    seed : int or sequence of int
+        Entropy of the ``numpy.random.SeedSequence`` whose children seed the networks.
+
+    Returns
+    -------
+    Dichotomies
+        Per layer, the number of distinct labellings met.
+
+    Raises
+    ------
+    RegionsError
+        If ``inputs`` is not of shape (s, N0) or ``n_networks < 1``.
     """
     inputs = np.asarray(inputs, dtype=np.float64)
     widths = [int(w) for w in widths]

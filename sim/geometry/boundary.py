@@ -46,7 +46,26 @@ def _last_layer(network, x, order: int):
 
 
 def classifier_value_and_gradient(network, beta, beta0: float, x) -> tuple[float, np.ndarray]:
-    """G(x) and grad G(x) by first-order forward mode (one Jacobian per layer)."""
+    """G(x) and grad G(x) by first-order forward mode (one Jacobian per layer).
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network; G uses its last layer, x^D = phi(h^D).
+    beta : array_like of shape (N_D,)
+        Readout weights of the linear classifier G(x) = beta . x^D(x) - beta_0.
+    beta0 : float
+        Readout offset beta_0.
+    x : array_like of shape (N0,)
+        The input point.
+
+    Returns
+    -------
+    value : float
+        G(x).
+    gradient : numpy.ndarray of shape (N0,)
+        grad G(x), exact (no finite differences).
+    """
     beta = np.asarray(beta, dtype=np.float64)
     last = _last_layer(network, x, order=1)
     h, jac = last.h[0], last.dh[:, 0, :].T               # dh^D/dx: (N_D, N0)
@@ -55,7 +74,28 @@ def classifier_value_and_gradient(network, beta, beta0: float, x) -> tuple[float
 
 
 def classifier_hessian(network, beta, beta0: float, x) -> tuple[float, np.ndarray, np.ndarray]:
-    """G(x), grad G and the exact Hessian d^2G/dx dx^T by second-order forward mode."""
+    """G(x), grad G and the exact Hessian d^2G/dx dx^T by second-order forward mode.
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network; G uses its last layer, x^D = phi(h^D).
+    beta : array_like of shape (N_D,)
+        Readout weights of G(x) = beta . x^D(x) - beta_0.
+    beta0 : float
+        Readout offset beta_0.
+    x : array_like of shape (N0,)
+        The input point.
+
+    Returns
+    -------
+    value : float
+        G(x).
+    gradient : numpy.ndarray of shape (N0,)
+        grad G(x).
+    hessian : numpy.ndarray of shape (N0, N0)
+        d^2G / dx dx^T, exact (the chain rule of the module docstring, contracted with beta).
+    """
     beta = np.asarray(beta, dtype=np.float64)
     last = _last_layer(network, x, order=2)
     h, jac, hess = last.h[0], last.dh[:, 0, :].T, last.d2h[:, :, 0, :]    # hess: (N0, N0, N_D)
@@ -72,8 +112,33 @@ def find_boundary_point(network, beta, beta0: float, x0, *, tol: float = 1e-10,
     """Move x0 onto G = 0 by Newton steps along the gradient, x <- x - G grad G / |grad G|^2.
 
     Each step is the minimum-norm solution of the linearised equation (halved until |G|
-    decreases), so the point found is close to x0.  Raises BoundaryError if |G| does not fall below ``tol``
-    (relative to |beta|) within ``max_iter`` steps.
+    decreases), so the point found is close to x0.
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network; G uses its last layer.
+    beta : array_like of shape (N_D,)
+        Readout weights of G(x) = beta . x^D(x) - beta_0.
+    beta0 : float
+        Readout offset beta_0.
+    x0 : array_like of shape (N0,)
+        Starting input point.
+    tol : float
+        Stop when |G| <= tol |beta|.
+    max_iter : int
+        Maximum number of Newton steps.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N0,)
+        A point x with |G(x)| <= tol |beta|.
+
+    Raises
+    ------
+    BoundaryError
+        If |G| does not fall below ``tol`` |beta| within ``max_iter`` steps, the gradient
+        vanishes or is not finite, or 60 halvings of a step do not decrease |G|.
     """
     x = np.array(x0, dtype=np.float64)
     scale = float(np.linalg.norm(beta))
@@ -99,7 +164,32 @@ def find_boundary_point(network, beta, beta0: float, x0, *, tol: float = 1e-10,
 
 
 def principal_curvatures(network, beta, beta0: float, x) -> np.ndarray:
-    """The N0 - 1 principal curvatures at a boundary point x, in decreasing order (Sec. 6)."""
+    """The N0 - 1 principal curvatures at a boundary point x, in decreasing order (Poole et al. 2016, Sec. 6).
+
+    The eigenvalues of H = |grad G|^{-1} P (d^2G / dx dx^T) P on the tangent plane of
+    the boundary at x (module docstring).
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network; G uses its last layer.
+    beta : array_like of shape (N_D,)
+        Readout weights of G(x) = beta . x^D(x) - beta_0.
+    beta0 : float
+        Readout offset beta_0.
+    x : array_like of shape (N0,)
+        A point on the boundary G = 0 (e.g. from :func:`find_boundary_point`); not checked.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N0 - 1,)
+        The principal curvatures, largest first (units of 1 / input length).
+
+    Raises
+    ------
+    BoundaryError
+        If grad G vanishes at x (no tangent plane).
+    """
     _, grad, hess = classifier_hessian(network, beta, beta0, x)
     norm = np.linalg.norm(grad)
     if norm == 0:
@@ -116,9 +206,17 @@ def principal_curvatures(network, beta, beta0: float, x) -> np.ndarray:
 class BoundaryCurvatures:
     """Principal curvatures at boundary points, per depth (Fig. 4G).
 
-    ``curvatures[d]`` is an (n_points, N0 - 1) array for depth ``depths[d]``, each row sorted
-    in decreasing order; ``top`` and ``bottom`` average the k largest and k smallest
-    over points (shape (len(depths), k)).
+    Attributes
+    ----------
+    depths : numpy.ndarray of int
+        The depths D measured.
+    curvatures : tuple of numpy.ndarray
+        ``curvatures[d]`` is an (n_points, N0 - 1) array for depth ``depths[d]``, each row
+        sorted in decreasing order.
+    top : numpy.ndarray of shape (len(depths), k)
+        ``top[d, i]``: the (i+1)-th largest curvature, averaged over points.
+    bottom : numpy.ndarray of shape (len(depths), k)
+        ``bottom[d, i]``: the (i+1)-th smallest curvature, averaged over points.
     """
 
     depths: np.ndarray
@@ -127,7 +225,18 @@ class BoundaryCurvatures:
     bottom: np.ndarray
 
     def plot(self, ax=None):
-        """Mean |kappa_{+-i}| against depth on a log scale; returns the Figure."""
+        """Mean |kappa_{+-i}| against depth on a log scale (Poole et al. 2016, Fig. 4G).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure holding ``ax``.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -152,7 +261,42 @@ def boundary_curvatures(phi, sigma_w: float, sigma_b: float, *, input_width: int
     For each depth D, a network [input_width, width x D] and a random readout
     beta ~ N(0, 1/width), beta_0 = 0 are drawn; ``n_points`` starts x0 ~ N(0, input_q I)
     are moved onto the boundary (:func:`find_boundary_point`) and the principal
-    curvatures are taken there.
+    curvatures are taken there (Poole et al. 2016, Sec. 6, Fig. 4G).
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity (anything ``meanfield.Nonlinearity`` accepts).
+    sigma_w : float
+        Weight scale; W_ij ~ N(0, sigma_w^2 / N_{l-1}).
+    sigma_b : float
+        Bias scale; b_i ~ N(0, sigma_b^2).
+    input_width : int
+        N0, the input dimension; needs N0 - 1 >= 2k.
+    width : int
+        Width of every hidden layer.
+    depths : sequence of int
+        The depths D to measure.
+    n_points : int
+        Boundary points per depth.
+    k : int
+        How many of the largest and of the smallest curvatures to average.
+    input_q : float
+        Variance per coordinate of the starting points x0.
+    seed : int
+        Seeds the networks, readouts and starts (each depth independently).
+    progress : bool
+        Print a one-line counter on stderr.
+
+    Returns
+    -------
+    BoundaryCurvatures
+        All curvatures per depth and the averaged k largest / k smallest.
+
+    Raises
+    ------
+    BoundaryError
+        If ``input_width - 1 < 2 k``, or a start cannot be moved onto the boundary.
     """
     depths = np.asarray(depths, dtype=int)
     k = int(k)

@@ -50,6 +50,7 @@ class Curve:
 
     @property
     def width(self) -> int:
+        """N, the dimension of the space the curve lives in."""
         return self.position.shape[1]
 
     def __len__(self) -> int:
@@ -70,7 +71,25 @@ def _check_layer(layer: int) -> int:
 
 
 def orthonormal_pair(width: int, seed) -> np.ndarray:
-    """Two random orthonormal vectors u^0, u^1 in R^width, as rows of a (2, width) array."""
+    """Two random orthonormal vectors u^0, u^1 in R^width (the plane of the circle, Poole et al. 2016, Sec. 4).
+
+    Parameters
+    ----------
+    width : int
+        Dimension of the space, >= 2.
+    seed : int or numpy.random.Generator
+        Draws the plane (QR of a Gaussian matrix, so its distribution is uniform).
+
+    Returns
+    -------
+    numpy.ndarray of shape (2, width)
+        u^0 and u^1 as rows.
+
+    Raises
+    ------
+    CurveError
+        If ``width < 2``.
+    """
     if width < 2:
         raise CurveError(f"a circle needs width >= 2, got {width}")
     rng = np.random.default_rng(seed)
@@ -94,6 +113,17 @@ def circle(width: int, q: float, n_points: int, seed, *, layer: int = 1) -> Curv
     layer : {1, 0}
         1 places the circle in the pre-activations h^1 as in the paper; 0 makes it
         a network input x^0.
+
+    Returns
+    -------
+    Curve
+        A closed curve of ``n_points`` samples with exact velocity and acceleration.
+
+    Raises
+    ------
+    CurveError
+        If ``n_points < 3``, ``q`` is not finite and positive, ``width < 2`` or ``layer``
+        is not 0 or 1.
 
     Notes
     -----
@@ -122,6 +152,26 @@ def great_circle(x_a, x_b, n_points: int, *, layer: int = 0) -> Curve:
 
     where alpha is the angle between x_a and x_b and the radius r(t) moves linearly
     from |x_a| to |x_b| (constant when the norms agree, giving an arc of a sphere).
+
+    Parameters
+    ----------
+    x_a, x_b : array_like
+        The end points (flattened), of the same size, nonzero and not (anti)parallel.
+    n_points : int
+        Number of samples, uniform in t, endpoints included; >= 2.
+    layer : {0, 1}
+        0 (default) makes the curve a network input x^0; 1 places it in h^1.
+
+    Returns
+    -------
+    Curve
+        An open curve with ``theta`` = t in [0, alpha] and exact velocity and acceleration.
+
+    Raises
+    ------
+    CurveError
+        If ``n_points < 2``, the shapes differ, an end point is zero, the end points are
+        (anti)parallel (use :func:`segment`), or ``layer`` is not 0 or 1.
     """
     n_points = _check_points(n_points)
     x_a = np.asarray(x_a, dtype=np.float64).ravel()
@@ -151,7 +201,27 @@ def great_circle(x_a, x_b, n_points: int, *, layer: int = 0) -> Curve:
 
 
 def segment(x_a, x_b, n_points: int, *, layer: int = 0) -> Curve:
-    """The straight segment x(t) = x_a + t (x_b - x_a), t in [0, 1] (zero acceleration)."""
+    """The straight segment x(t) = x_a + t (x_b - x_a), t in [0, 1] (zero acceleration).
+
+    Parameters
+    ----------
+    x_a, x_b : array_like
+        The end points (flattened), of the same size.
+    n_points : int
+        Number of samples, uniform in t, endpoints included; >= 2.
+    layer : {0, 1}
+        0 (default) makes the curve a network input x^0; 1 places it in h^1.
+
+    Returns
+    -------
+    Curve
+        An open curve with ``theta`` = t, velocity x_b - x_a and zero acceleration.
+
+    Raises
+    ------
+    CurveError
+        If ``n_points < 2``, the shapes differ, or ``layer`` is not 0 or 1.
+    """
     n_points = _check_points(n_points)
     x_a = np.asarray(x_a, dtype=np.float64).ravel()
     x_b = np.asarray(x_b, dtype=np.float64).ravel()

@@ -26,19 +26,52 @@ from .propagate import propagate_iter
 # ----------------------------------------------------------------------------- points
 
 def squared_length(h) -> np.ndarray:
-    """q = (1/N) sum_i h_i^2 for each row of h (Poole eq. 2)."""
+    """q = (1/N) sum_i h_i^2 for each row of h (Poole et al. 2016, eq. 2).
+
+    Parameters
+    ----------
+    h : array_like of shape (..., N)
+        Pre-activations (or any points), one point per row; N is the width.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        The squared length per neuron of each point.
+    """
     h = np.asarray(h)
     return np.einsum("...i,...i->...", h, h) / h.shape[-1]
 
 
 def overlap(h_a, h_b) -> np.ndarray:
-    """q12 = (1/N) sum_i h_a,i h_b,i, row by row (Poole eq. 4)."""
+    """q12 = (1/N) sum_i h_a,i h_b,i, row by row (Poole et al. 2016, eq. 4).
+
+    Parameters
+    ----------
+    h_a, h_b : array_like of shape (..., N)
+        Two sets of points of the same width N, paired row by row.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        The overlap per neuron of each pair.
+    """
     h_a, h_b = np.asarray(h_a), np.asarray(h_b)
     return np.einsum("...i,...i->...", h_a, h_b) / h_a.shape[-1]
 
 
 def correlation(h_a, h_b) -> np.ndarray:
-    """c12 = q12 / sqrt(q11 q22), row by row (Poole eq. 4-5)."""
+    """c12 = q12 / sqrt(q11 q22), row by row (Poole et al. 2016, eqs. 4-5).
+
+    Parameters
+    ----------
+    h_a, h_b : array_like of shape (..., N)
+        Two sets of points of the same width N, paired row by row.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        The correlation of each pair, in [-1, 1] (NaN where a point is zero).
+    """
     return overlap(h_a, h_b) / np.sqrt(squared_length(h_a) * squared_length(h_b))
 
 
@@ -53,6 +86,7 @@ def perturbation_growth(network, layer: int, h_prev, *, n_perturbations: int | N
     Parameters
     ----------
     network : sim.Network
+        The network whose weights W^l are used.
     layer : int
         l in 2..D (the layer the perturbation arrives in).
     h_prev : (n, N_{l-1}) array
@@ -62,12 +96,18 @@ def perturbation_growth(network, layer: int, h_prev, *, n_perturbations: int | N
         E_u |J u|^2/|u|^2 = |J|_F^2 / N_{l-1} = (1/N_{l-1}) sum_j phi'(h_j)^2 |W_:j|^2,
         which has no sampling noise.  An integer draws that many Gaussian u per point
         and returns their mean growth (the literal definition).
-    seed : int or Generator
-        For the random perturbations.
+    seed : int or numpy.random.Generator, optional
+        For the random perturbations (unused when ``n_perturbations`` is None).
 
     Returns
     -------
-    (n,) array, one growth factor per point.
+    numpy.ndarray of shape (n,)
+        One growth factor per point.
+
+    Raises
+    ------
+    SimError
+        If ``layer`` is not in 2..D.
     """
     if not 2 <= layer <= network.depth:
         raise SimError(f"layer must be in 2..{network.depth} (the Jacobian of h^l w.r.t. h^(l-1)), "
@@ -89,33 +129,93 @@ def perturbation_growth(network, layer: int, h_prev, *, n_perturbations: int | N
 
 
 def metric(velocity) -> np.ndarray:
-    """Euclidean metric g_E = v.v at each point (Poole Sec. 4)."""
+    """Euclidean metric g_E = v.v at each point (Poole et al. 2016, Sec. 4).
+
+    Parameters
+    ----------
+    velocity : array_like of shape (..., N)
+        Tangent vectors v = dh/dtheta of a curve, one per row.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        g_E(theta), the squared local stretch (not divided by N; see :func:`normalised_metric`).
+    """
     v = np.asarray(velocity)
     return np.einsum("...i,...i->...", v, v)
 
 
 def measured_curvature(velocity, acceleration) -> np.ndarray:
-    """Extrinsic curvature kappa = (v.v)^{-3/2} sqrt((v.v)(a.a) - (v.a)^2) (Poole Sec. 4).
+    """Extrinsic curvature kappa = (v.v)^{-3/2} sqrt((v.v)(a.a) - (v.a)^2) (Poole et al. 2016, Sec. 4).
 
     Computed as sqrt(g_G / g_E) with g_G = |a_perp|^2 / |v|^2 (:func:`gauss_metric`), a_perp
     the component of a orthogonal to v: equal in exact arithmetic, and never the square
     root of a negative rounding error.
+
+    Parameters
+    ----------
+    velocity : array_like of shape (..., N)
+        Tangent vectors v = dh/dtheta, one per row.
+    acceleration : array_like of shape (..., N)
+        Second derivatives a = d^2h/dtheta^2 at the same points.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        kappa(theta), not renormalised (see :func:`normalised_curvature2`).
     """
     return np.sqrt(gauss_metric(velocity, acceleration) / metric(velocity))
 
 
 def normalised_metric(velocity) -> np.ndarray:
-    """g_E_bar = g_E / N (the quantity of Poole eq. 8)."""
+    """g_E_bar = g_E / N (the quantity of Poole et al. 2016, eq. 8).
+
+    Parameters
+    ----------
+    velocity : array_like of shape (..., N)
+        Tangent vectors v = dh/dtheta, one per row.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        The Euclidean metric per neuron, g_E(theta) / N.
+    """
     return metric(velocity) / np.shape(velocity)[-1]
 
 
 def normalised_curvature2(velocity, acceleration) -> np.ndarray:
-    """kappa_bar^2 = N kappa^2 (the quantity of Poole eq. 8)."""
+    """kappa_bar^2 = N kappa^2 (the quantity of Poole et al. 2016, eq. 8).
+
+    Parameters
+    ----------
+    velocity : array_like of shape (..., N)
+        Tangent vectors v = dh/dtheta, one per row.
+    acceleration : array_like of shape (..., N)
+        Second derivatives a = d^2h/dtheta^2 at the same points.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        The per-point renormalised squared curvature N kappa(theta)^2.
+    """
     return np.shape(velocity)[-1] * measured_curvature(velocity, acceleration) ** 2
 
 
 def gauss_metric(velocity, acceleration) -> np.ndarray:
-    """Gauss metric g_G = |d v_hat / d theta|^2 = kappa^2 g_E = |a_perp|^2 / |v|^2 (Poole Sec. 4)."""
+    """Gauss metric g_G = |d v_hat / d theta|^2 = kappa^2 g_E = |a_perp|^2 / |v|^2 (Poole et al. 2016, Sec. 4).
+
+    Parameters
+    ----------
+    velocity : array_like of shape (..., N)
+        Tangent vectors v = dh/dtheta, one per row.
+    acceleration : array_like of shape (..., N)
+        Second derivatives a = d^2h/dtheta^2 at the same points.
+
+    Returns
+    -------
+    numpy.ndarray of shape (...)
+        g_G(theta), the squared speed of the unit tangent v/|v| (the metric on the Grassmannian).
+    """
     v, a = np.asarray(velocity), np.asarray(acceleration)
     vv = np.einsum("...i,...i->...", v, v)
     a_perp = a - (np.einsum("...i,...i->...", v, a) / vv)[..., None] * v
@@ -132,6 +232,18 @@ def curve_curvature2(velocity, acceleration) -> float:
     ratio N kappa^2 = N g_G / g_E^2 instead carries a Jensen bias of order depth / N
     (its denominator fluctuates), and in the chaotic phase a mean over theta of
     per-point ratios of heavy-tailed quantities converges slowly.
+
+    Parameters
+    ----------
+    velocity : array_like of shape (n, N)
+        Tangent vectors v = dh/dtheta at the n samples of the curve.
+    acceleration : array_like of shape (n, N)
+        Second derivatives a = d^2h/dtheta^2 at the same samples.
+
+    Returns
+    -------
+    float
+        N <g_G>_theta / <g_E>_theta, to compare with kappa_bar^2 of eq. (8).
     """
     v = np.asarray(velocity)
     return float(v.shape[-1] * np.mean(gauss_metric(velocity, acceleration)) / np.mean(metric(velocity)))
@@ -147,12 +259,46 @@ def _integrate(theta, f, closed: bool) -> float:
 
 
 def euclidean_length(theta, velocity, *, closed: bool) -> float:
-    """L_E = int sqrt(g_E(theta)) dtheta (Poole Sec. 4)."""
+    """L_E = int sqrt(g_E(theta)) dtheta (Poole et al. 2016, Sec. 4).
+
+    Parameters
+    ----------
+    theta : array_like of shape (n,)
+        Curve parameter at the samples (used by the trapezoid rule of open curves).
+    velocity : array_like of shape (n, N)
+        Tangent vectors v = dh/dtheta at the samples.
+    closed : bool
+        True for a closed curve sampled uniformly on [0, 2 pi) (periodic rectangle rule);
+        False for an open curve (trapezoid rule over ``theta``).
+
+    Returns
+    -------
+    float
+        The Euclidean length, not normalised by sqrt(N).
+    """
     return _integrate(theta, np.sqrt(metric(velocity)), closed)
 
 
 def grassmannian_length(theta, velocity, acceleration, *, closed: bool) -> float:
-    """L_G = int sqrt(g_G) dtheta with g_G = kappa^2 g_E (Poole Sec. 4), from v and a."""
+    """L_G = int sqrt(g_G) dtheta with g_G = kappa^2 g_E (Poole et al. 2016, Sec. 4), from v and a.
+
+    Parameters
+    ----------
+    theta : array_like of shape (n,)
+        Curve parameter at the samples (used by the trapezoid rule of open curves).
+    velocity : array_like of shape (n, N)
+        Tangent vectors v = dh/dtheta at the samples.
+    acceleration : array_like of shape (n, N)
+        Second derivatives a = d^2h/dtheta^2 at the samples.
+    closed : bool
+        True for a closed curve sampled uniformly on [0, 2 pi) (periodic rectangle rule);
+        False for an open curve (trapezoid rule over ``theta``).
+
+    Returns
+    -------
+    float
+        The Grassmannian length (invariant to rescaling the curve).
+    """
     g_g = measured_curvature(velocity, acceleration) ** 2 * metric(velocity)
     return _integrate(theta, np.sqrt(g_g), closed)
 
@@ -164,6 +310,18 @@ def gauss_map_length(velocity, *, closed: bool) -> float:
     identified): the sum of the geodesic distances arccos|v_k . v_{k+1}| between the
     unit tangents of consecutive samples.  It converges to L_G as the sampling is
     refined and uses the velocities only, so it checks ``grassmannian_length``.
+
+    Parameters
+    ----------
+    velocity : array_like of shape (n, N)
+        Tangent vectors v = dh/dtheta at consecutive samples of the curve.
+    closed : bool
+        If True, the last sample is joined back to the first.
+
+    Returns
+    -------
+    float
+        Sum of the geodesic distances between consecutive unit tangents.
     """
     v = np.asarray(velocity)
     unit = v / np.linalg.norm(v, axis=-1, keepdims=True)
@@ -187,7 +345,10 @@ def autocorrelation(h, *, q_norm: float | None = None) -> tuple[np.ndarray, np.n
 
     Returns
     -------
-    dtheta : (n,) array of shifts 2 pi k / n;  c : (n,) array.
+    dtheta : numpy.ndarray of shape (n,)
+        The shifts 2 pi k / n.
+    c : numpy.ndarray of shape (n,)
+        The autocorrelation at each shift.
     """
     h = np.asarray(h, dtype=np.float64)
     n, width = h.shape
@@ -216,7 +377,19 @@ class PCASpectrum:
 
 
 def pca_spectrum(h) -> PCASpectrum:
-    """PCA of the points of a curve: variance fractions and 3D projection (Fig. 3A)."""
+    """PCA of the points of a curve: variance fractions and 3D projection (Poole et al. 2016, Fig. 3A).
+
+    Parameters
+    ----------
+    h : array_like of shape (n, N)
+        The n samples of the curve in some layer.
+
+    Returns
+    -------
+    PCASpectrum
+        ``explained`` (variance fraction per component, decreasing, sum 1) and ``projection``
+        (the centred curve on the first three components; zero-padded if fewer exist).
+    """
     h = np.asarray(h, dtype=np.float64)
     centred = h - h.mean(axis=0)
     u, s, _ = np.linalg.svd(centred, full_matrices=False)
@@ -239,6 +412,29 @@ class CurveGeometry:
     perturbation growth into layer l (NaN at layer 1, which has no Jacobian from the
     curve's side).  L_E is normalised as L_E / sqrt(N) (Poole Sec. 4); L_G needs no
     normalisation (it is invariant to rescaling the curve).
+
+    Attributes
+    ----------
+    layer : numpy.ndarray of int
+        Layer index l, from 1.
+    width : numpy.ndarray of int
+        N_l, the width of layer l.
+    q, q_std : numpy.ndarray
+        Mean and spread over theta of the squared length per neuron (Poole eq. 2).
+    chi1, chi1_std : numpy.ndarray
+        Mean and spread of the perturbation growth into layer l (eq. 7; NaN at layer 1).
+    g_E, g_E_std : numpy.ndarray
+        Mean and spread of the normalised Euclidean metric g_E_bar (eq. 8).
+    kappa2 : numpy.ndarray
+        Curve-level kappa_bar^2 (:func:`curve_curvature2`, eq. 8).
+    kappa2_std : numpy.ndarray
+        Spread over theta of the per-point N kappa^2.
+    L_E : numpy.ndarray
+        Euclidean length divided by sqrt(N_l).
+    L_G : numpy.ndarray
+        Grassmannian length from v and a (:func:`grassmannian_length`).
+    L_G_gauss : numpy.ndarray
+        Grassmannian length from the unit tangents alone (:func:`gauss_map_length`).
     """
 
     layer: np.ndarray
@@ -268,12 +464,19 @@ def measure_curve(network, curve: Curve, *, progress: bool = False,
     Parameters
     ----------
     network : sim.Network
+        The network to run the curve through.
     curve : sim.Curve
+        The input curve (its velocity and acceleration are propagated exactly, in forward mode).
     progress : bool
         Print a one-line layer counter on stderr.
     hook : callable, optional
         Called as hook(layer_curve) for every layer, e.g. to keep the autocorrelation
         or PCA of chosen layers without storing them all.
+
+    Returns
+    -------
+    CurveGeometry
+        One entry per layer: q, chi1, g_E_bar, kappa_bar^2 and the lengths L_E, L_G.
     """
     rows = {k: [] for k in CurveGeometry.__dataclass_fields__}
     previous = None

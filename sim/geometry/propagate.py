@@ -50,11 +50,23 @@ def propagate_iter(network, curve: Curve, *, order: int = 2) -> Iterator[LayerCu
     Parameters
     ----------
     network : sim.Network
+        The network to propagate through.
     curve : sim.Curve
         At ``curve.layer`` 0 it enters through W^1; at layer 1 it *is* h^1 and W^1, b^1
         are not used (the paper's circle, Sec. 4).
     order : {0, 1, 2}
         0: positions only; 1: and velocities; 2: and accelerations.
+
+    Yields
+    ------
+    LayerCurve
+        The image h^l, v^l, a^l in layer l, for l = 1..D in order.
+
+    Raises
+    ------
+    CurveError
+        If ``order`` is not 0, 1 or 2, or the curve's width does not match the network's
+        input (``layer=0``) or first-layer (``layer=1``) width.
     """
     if order not in (0, 1, 2):
         raise CurveError(f"order must be 0, 1 or 2, got {order}")
@@ -73,5 +85,25 @@ def propagate_iter(network, curve: Curve, *, order: int = 2) -> Iterator[LayerCu
 
 
 def propagate(network, curve: Curve, *, order: int = 2) -> list[LayerCurve]:
-    """All layers of ``propagate_iter`` as a list [layer 1, ..., layer D]."""
+    """All layers of :func:`propagate_iter` as a list [layer 1, ..., layer D].
+
+    Parameters
+    ----------
+    network : sim.Network
+        The network to propagate through.
+    curve : sim.Curve
+        The curve, in x^0 (``curve.layer`` 0) or in h^1 (``curve.layer`` 1).
+    order : {0, 1, 2}
+        0: positions only; 1: and velocities; 2: and accelerations.
+
+    Returns
+    -------
+    list of LayerCurve
+        One entry per layer, 1..D (all held in memory; use :func:`propagate_iter` for deep nets).
+
+    Raises
+    ------
+    CurveError
+        As :func:`propagate_iter`.
+    """
     return list(propagate_iter(network, curve, order=order))

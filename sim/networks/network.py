@@ -64,6 +64,12 @@ class Network:
         ``biases[l]`` has shape ``(N_{l+1},)``.
     dtype : numpy dtype, optional
         float64 by default; float32 on request.
+
+    Raises
+    ------
+    NetworkError
+        If the dtype is not float64/float32, the numbers of weight matrices and bias
+        vectors differ or are zero, or the shapes do not chain.
     """
 
     def __init__(self, phi, weights, biases, dtype=np.float64):
@@ -98,19 +104,68 @@ class Network:
         return len(self.weights)
 
     def activation(self, h) -> np.ndarray:
-        """x = phi(h), the post-activations (Poole eq. 1), computed in h's precision."""
+        """x = phi(h), the post-activations (Poole et al. 2016, eq. 1), computed in h's precision.
+
+        Parameters
+        ----------
+        h : array_like
+            Pre-activations, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            phi(h), elementwise, of h's shape.
+        """
         return np.asarray(self.phi.phi(h))
 
     def activation_slope(self, h) -> np.ndarray:
-        """phi'(h), the slope of the nonlinearity at the pre-activations h (a fresh array of h's shape)."""
+        """phi'(h), the slope of the nonlinearity at the pre-activations h.
+
+        Parameters
+        ----------
+        h : array_like
+            Pre-activations, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            phi'(h), a fresh writable array of h's shape and dtype (constant slopes are broadcast).
+        """
         return _evaluate(self.phi.dphi, np.asarray(h))
 
     def activation_second_derivative(self, h) -> np.ndarray:
-        """phi''(h) at the pre-activations h."""
+        """phi''(h) at the pre-activations h (enters chi2, Poole et al. 2016, eq. 9, and the curvature).
+
+        Parameters
+        ----------
+        h : array_like
+            Pre-activations, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            phi''(h), a fresh writable array of h's shape and dtype (constants are broadcast).
+        """
         return _evaluate(self.phi.d2phi, np.asarray(h))
 
     def forward(self, x) -> list[np.ndarray]:
-        """Pre-activations [h^1, ..., h^D] for inputs ``x`` of shape (batch, N0)."""
+        """Pre-activations [h^1, ..., h^D] for a batch of inputs (Poole et al. 2016, eq. 1).
+
+        Parameters
+        ----------
+        x : array_like of shape (batch, N0)
+            The inputs x^0.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            ``D`` arrays; entry l-1 is h^l, of shape (batch, N_l), in the network's dtype.
+
+        Raises
+        ------
+        NetworkError
+            If ``x`` is not of shape (batch, N0).
+        """
         return [jet.h for jet in self.forward_mode(x)]
 
     def forward_mode(self, x, dx=None, d2x=None, *, order: int = 0, start: str = "input") -> Iterator[LayerJet]:
@@ -141,6 +196,18 @@ class Network:
             What to record: 0 pre-activations, 1 and first derivatives, 2 and second derivatives.
         start : {"input", "h1"}
             Whether ``x`` is the input x^0 or the first layer's pre-activations h^1.
+
+        Yields
+        ------
+        LayerJet
+            ``(layer, h, dh, d2h)`` for layers 1..D in order; derivatives beyond ``order`` are None.
+
+        Raises
+        ------
+        NetworkError
+            If ``order`` or ``start`` is not one of the allowed values, ``x``, ``dx`` or ``d2x``
+            has the wrong shape, or ``order >= 1`` without ``dx``.  Raised on the first
+            ``next()``, as this is a generator.
         """
         if order not in (0, 1, 2):
             raise NetworkError(f"order must be 0, 1 or 2, got {order}")
@@ -212,13 +279,22 @@ class RandomNetwork(Network):
 
     Parameters
     ----------
-    phi : nonlinearity spec
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity (anything ``meanfield.Nonlinearity`` accepts).
     widths : sequence of int
-        [N0, N1, ..., ND].
+        [N0, N1, ..., ND], all >= 1.
     sigma_w, sigma_b : float
-        Standard deviations (not variances).
+        Standard deviations (not variances), >= 0.
     seed : int or numpy Generator
         Every draw comes from this seed.
+    dtype : numpy dtype, optional
+        float64 by default; float32 on request (the weights are drawn in float64 first).
+
+    Raises
+    ------
+    NetworkError
+        If fewer than two widths are given, a width is < 1, or sigma_w or sigma_b is
+        negative or not finite.
     """
 
     def __init__(self, phi, widths, sigma_w, sigma_b, seed, dtype=np.float64):

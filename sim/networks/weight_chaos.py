@@ -27,7 +27,23 @@ from .network import Network, NetworkError, RandomNetwork
 
 
 def weight_correlation(tau1: float, tau2: float) -> float:
-    """rho = sqrt(1 - tau1^2) sqrt(1 - tau2^2) + tau1 tau2 for the family above."""
+    """rho = sqrt(1 - tau1^2) sqrt(1 - tau2^2) + tau1 tau2 for the family above (Poole et al. 2016, SM App. F).
+
+    Parameters
+    ----------
+    tau1, tau2 : float
+        The family parameters of the two networks, each in [-1, 1].
+
+    Returns
+    -------
+    float
+        The correlation rho between the two networks' weights W^layer(tau1), W^layer(tau2).
+
+    Raises
+    ------
+    NetworkError
+        If a tau lies outside [-1, 1].
+    """
     for t in (tau1, tau2):
         if not -1 <= t <= 1:
             raise NetworkError(f"tau must lie in [-1, 1], got {t}")
@@ -36,7 +52,21 @@ def weight_correlation(tau1: float, tau2: float) -> float:
 
 @dataclass(frozen=True)
 class WeightChaosResult:
-    """Function-space correlation per layer (arrays over layers 1..depth)."""
+    """Function-space correlation per layer (arrays over layers 1..depth).
+
+    Attributes
+    ----------
+    layer : numpy.ndarray of int
+        1..depth.
+    rho : float
+        Weight correlation of the two networks (:func:`weight_correlation`).
+    moved_layer : int
+        The layer whose weights differ.
+    c : numpy.ndarray
+        c^l(tau1, tau2), the correlation averaged over the circle's points.
+    c_std : numpy.ndarray
+        Its spread over the points.
+    """
 
     layer: np.ndarray
     rho: float
@@ -46,7 +76,33 @@ class WeightChaosResult:
 
 
 def weight_family(phi, widths, sigma_w: float, sigma_b: float, layer: int, taus, seed) -> list[Network]:
-    """Networks of the App. F family for each tau in ``taus`` (shared W0, W1 and biases)."""
+    """Networks of the App. F family for each tau in ``taus`` (shared W0, W1 and biases).
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity.
+    widths : sequence of int
+        [N0, N1, ..., ND].
+    sigma_w, sigma_b : float
+        Standard deviations of weights (times sqrt(N_{l-1})) and biases.
+    layer : int
+        The moved layer, in 1..D.
+    taus : iterable of float
+        Family parameters, each in [-1, 1]; W^layer(tau) = sqrt(1 - tau^2) W0 + tau W1.
+    seed : int or numpy.random.Generator
+        Draws the base network (including W0) and W1.
+
+    Returns
+    -------
+    list of Network
+        One network per tau, identical except for layer ``layer``'s weights.
+
+    Raises
+    ------
+    NetworkError
+        If ``layer`` is outside 1..D or a tau outside [-1, 1].
+    """
     base = RandomNetwork(phi, widths, sigma_w, sigma_b, seed=seed)
     if not 1 <= layer <= base.depth:
         raise NetworkError(f"layer must be in 1..{base.depth}, got {layer}")
@@ -72,6 +128,39 @@ def simulate_weight_chaos(phi, sigma_w: float, sigma_b: float, q_star: float, *,
     ``MeanField.weight_chaos``.  For ``layer = 1`` it must be an input: it is put in x^0
     with squared length per unit q0 = (q* - sigma_b^2) / sigma_w^2, so that h^1 is at q*
     on average, and the same recursion applies.
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        Pointwise nonlinearity.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations.
+    q_star : float
+        The fixed point q* of the length map (Poole eq. 3) at which to place the circle;
+        must exceed sigma_b^2.
+    width : int
+        N, the width of every layer (and of the input).
+    depth : int
+        Number of layers D.
+    layer : int
+        The moved layer, in 1..D.
+    tau1, tau2 : float
+        Family parameters of the two networks, in [-1, 1].
+    n_points : int
+        Samples of the circle.
+    seed : int
+        Seeds the networks and the circle's plane.
+
+    Returns
+    -------
+    WeightChaosResult
+        c^l and its spread over the circle for l = 1..depth, with rho and the moved layer;
+        compare with ``meanfield.MeanField.weight_chaos(rho, layer, depth)``.
+
+    Raises
+    ------
+    NetworkError
+        If ``q_star <= sigma_b^2``, ``layer`` is outside 1..D or a tau outside [-1, 1].
     """
     if q_star <= sigma_b ** 2:
         raise NetworkError(f"q* = {q_star} must exceed sigma_b^2 = {sigma_b ** 2} to place the circle at q*")

@@ -40,6 +40,10 @@ class ActivationRegions1D:
         Units per neuron layer (the pattern is their concatenation).
     n_degenerate : int
         Pieces of zero length (coincident breakpoints) merged away.
+    network : sim.Network
+        The network the regions belong to.
+    readout : bool
+        Whether its last weight layer was treated as a linear read-out (not neurons).
     """
 
     path: np.ndarray
@@ -81,11 +85,29 @@ class ActivationRegions1D:
         return self.path[-1]
 
     def points(self, t) -> np.ndarray:
-        """Input-space points x(t)."""
+        """Input-space points x(t) on the segment or polyline.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Positions in [0, 1] (vertex i of the path at i / (n - 1)).
+
+        Returns
+        -------
+        numpy.ndarray of shape t.shape + (N0,)
+            The points x(t).
+        """
         return _along(self.path, t)
 
     def patterns(self) -> np.ndarray:
-        """(count, n_neurons) int8: the pattern of every piece (memory count x n_neurons)."""
+        """The activation pattern of every piece (HR Def. 1), built from the transitions.
+
+        Returns
+        -------
+        numpy.ndarray of shape (count, n_neurons), int8
+            Row j: the state of every unit (layers 1..D concatenated) on piece j.  Memory
+            grows as count x n_neurons.
+        """
         pats = np.full((self.count, self.n_neurons), -1, np.int8)
         pats[0] = self.initial_pattern
         pats[self.transition_index + 1, self.transition_unit] = self.transition_state
@@ -94,7 +116,13 @@ class ActivationRegions1D:
         return np.take_along_axis(pats, idx, axis=0)
 
     def transitions_per_unit(self) -> np.ndarray:
-        """(n_neurons,) number of state changes of each unit along the segment (exact)."""
+        """Number of state changes of each unit along the segment or polyline (exact).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_neurons,), int
+            Transitions per unit (Raghu et al. 2017's transitions, unit by unit).
+        """
         return np.bincount(self.transition_unit, minlength=self.n_neurons)
 
     @property
@@ -103,8 +131,14 @@ class ActivationRegions1D:
         return int(self.transition_unit.size)
 
     def n_patterns(self) -> int:
-        """Number of distinct patterns met (``count`` on a segment, since regions are convex;
-        a polyline may return to a region)."""
+        """Number of distinct activation patterns met.
+
+        Returns
+        -------
+        int
+            Equal to ``count`` on a segment, since activation regions are convex; a
+            polyline may return to a region, so there it can be smaller.
+        """
         return int(np.unique(self.patterns(), axis=0).shape[0])
 
     @cached_property
@@ -115,7 +149,15 @@ class ActivationRegions1D:
 
 @dataclass(frozen=True)
 class LinearRegions1D:
-    """Linear regions on a segment: ``breakpoints`` where the network's slope changes."""
+    """Linear regions on a segment (Hanin & Rolnick 2019, Def. 2).
+
+    Attributes
+    ----------
+    breakpoints : numpy.ndarray
+        Sorted t in (0, 1) where the network's slope along the segment changes.
+    labels : numpy.ndarray of int
+        For each activation-region piece, the index of the linear region holding it.
+    """
 
     breakpoints: np.ndarray
     labels: np.ndarray
@@ -161,6 +203,17 @@ def activation_regions_1d(net, a, b, *, readout: bool = False, rtol: float = 1e-
         regions, breakpoints equal to rounding).  "low_rank" spot-checks its
         interpolated rows against products in every layer and falls back to dense
         products for the layer if they disagree beyond rounding.
+
+    Returns
+    -------
+    ActivationRegions1D
+        The breakpoints and the state changes at each, with the pattern of the first piece.
+
+    Raises
+    ------
+    RegionsError
+        If phi is not piecewise linear, ``a`` or ``b`` is not a finite point of R^N0,
+        ``a == b``, ``method`` is unknown, or ``readout=True`` with a one-layer network.
     """
     a, b = _point(net, a, "a"), _point(net, b, "b")
     return activation_regions_path(net, np.stack([a, b]), readout=readout, rtol=rtol, method=method)
@@ -172,8 +225,32 @@ def activation_regions_path(net, path, *, readout: bool = False, rtol: float = 1
 
     The input is linear between vertices, so the sweep of :func:`activation_regions_1d`
     applies unchanged with the vertices as its first breakpoints (vertex i at
-    t = i / (n - 1)); pieces are split only where a unit changes state.  Keyword
-    arguments as for :func:`activation_regions_1d`.
+    t = i / (n - 1)); pieces are split only where a unit changes state.
+
+    Parameters
+    ----------
+    net : sim.Network
+        With a piecewise-linear phi.
+    path : array_like of shape (n, N0)
+        The vertices, n >= 2, finite, no two consecutive equal.
+    readout : bool
+        Treat the last weight layer as a linear read-out (its units are not neurons).
+    rtol : float
+        Relative tolerance for "h equals a threshold".
+    method : {"low_rank", "dense"}
+        As for :func:`activation_regions_1d`.
+
+    Returns
+    -------
+    ActivationRegions1D
+        The regions along the polyline (``path`` holds its vertices).
+
+    Raises
+    ------
+    RegionsError
+        If phi is not piecewise linear, ``path`` is not (n >= 2, N0) finite points or
+        has a repeated consecutive point, ``method`` is unknown, or ``readout=True`` with
+        a one-layer network.
     """
     pl = piecewise_linear(net.phi)
     path = np.asarray(path, dtype=np.float64)

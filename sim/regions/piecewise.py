@@ -29,6 +29,7 @@ class PiecewiseLinear:
 
     @property
     def n_states(self) -> int:
+        """K + 1, the number of affine pieces (states a unit can be in)."""
         return len(self.slopes)
 
     @property
@@ -38,7 +39,18 @@ class PiecewiseLinear:
                            for a in (self.thresholds, self.slopes, self.intercepts)))
 
     def state(self, h) -> np.ndarray:
-        """Number of thresholds strictly exceeded by h (int8, same shape as h)."""
+        """The state of each pre-activation: the number of thresholds it strictly exceeds.
+
+        Parameters
+        ----------
+        h : array_like
+            Pre-activations, any shape.
+
+        Returns
+        -------
+        numpy.ndarray of int8, same shape as h
+            Piece index in 0..K (the entries of an activation pattern, HR Def. 1).
+        """
         h = np.asarray(h)
         out = np.zeros(h.shape, np.int8)
         for th in self.thresholds:
@@ -55,6 +67,16 @@ def piecewise_linear(phi) -> PiecewiseLinear:
 
     phi is evaluated at two points inside each piece (exact for affine pieces) and at
     a third point as a check; kinks where the slope does not change are dropped.
+
+    Parameters
+    ----------
+    phi : Nonlinearity, str or sympy expression
+        The nonlinearity (anything ``meanfield.Nonlinearity`` accepts).
+
+    Returns
+    -------
+    PiecewiseLinear
+        Its thresholds and the slope and intercept of every piece.
 
     Raises
     ------

@@ -20,7 +20,17 @@ from .state import PhiPieces, Polygons
 
 @dataclass(frozen=True)
 class PlaneSection:
-    """The plane origin + s u + t v of input space, with data points' (s, t) coordinates."""
+    """The plane origin + s u + t v of input space, with data points' (s, t) coordinates.
+
+    Attributes
+    ----------
+    origin : numpy.ndarray of shape (N0,)
+        The point at (s, t) = (0, 0).
+    u, v : numpy.ndarray of shape (N0,)
+        Orthonormal directions of the plane.
+    points_st : numpy.ndarray of shape (k, 2)
+        (s, t) coordinates of the points the plane was built from.
+    """
 
     origin: np.ndarray
     u: np.ndarray
@@ -28,7 +38,18 @@ class PlaneSection:
     points_st: np.ndarray
 
     def box(self, margin: float = 0.5) -> tuple:
-        """A box around the points, enlarged by ``margin`` times its size on each side."""
+        """A box around the points, enlarged by ``margin`` times its size on each side.
+
+        Parameters
+        ----------
+        margin : float
+            Fraction of the points' extent added on each side, per axis.
+
+        Returns
+        -------
+        tuple of float
+            (s_min, s_max, t_min, t_max), as :func:`activation_regions_2d` takes it.
+        """
         lo, hi = self.points_st.min(axis=0), self.points_st.max(axis=0)
         span = np.maximum(hi - lo, 1e-12)
         lo, hi = lo - margin * span, hi + margin * span
@@ -41,6 +62,23 @@ def plane_through_points(x1, x2, x3=None) -> PlaneSection:
     With two points the plane passes through the origin and both points; with three
     it passes through the three points (origin x1).  u, v are orthonormal, so (s, t)
     areas are input-space areas.
+
+    Parameters
+    ----------
+    x1, x2 : array_like
+        Input points (flattened), of the same size N0.
+    x3 : array_like, optional
+        A third point; then the plane's origin is x1.
+
+    Returns
+    -------
+    PlaneSection
+        The plane, with the (s, t) coordinates of the given points.
+
+    Raises
+    ------
+    RegionsError
+        If the points are collinear (with the origin, for two points).
     """
     pts = [np.asarray(p, dtype=np.float64).ravel() for p in (x1, x2) + ((x3,) if x3 is not None else ())]
     origin = np.zeros_like(pts[0]) if x3 is None else pts[0]
@@ -72,9 +110,11 @@ class ActivationRegions2D:
         The network function's affine map on each region, (s, t) -> two fixed random
         projections of it (enough to tell maps apart, for linear regions).
     layer_widths : tuple of int
+        Units per neuron layer (the pattern is their concatenation).
     n_thresholds : int
         K, the number of kinks of phi (edge labels are ``unit * K + k``).
-    box : (s_min, s_max, t_min, t_max)
+    box : tuple of float
+        (s_min, s_max, t_min, t_max).
     origin, u, v : arrays (N0,)
         The plane.
     n_degenerate : int
@@ -104,6 +144,18 @@ class ActivationRegions2D:
         return int(sum(self.layer_widths))
 
     def polygon(self, r: int) -> np.ndarray:
+        """The vertices of region r.
+
+        Parameters
+        ----------
+        r : int
+            Region index, in 0..count-1.
+
+        Returns
+        -------
+        numpy.ndarray of shape (k, 2)
+            (s, t) vertices, counter-clockwise.
+        """
         return self.vertices[self.offsets[r]:self.offsets[r + 1]]
 
     @cached_property
@@ -133,15 +185,40 @@ class ActivationRegions2D:
         return local + self.vertices[self.offsets[:-1]]
 
     def points(self, st) -> np.ndarray:
-        """Input-space points origin + s u + t v for (…, 2) coordinates."""
+        """Input-space points origin + s u + t v.
+
+        Parameters
+        ----------
+        st : array_like of shape (..., 2)
+            (s, t) plane coordinates.
+
+        Returns
+        -------
+        numpy.ndarray of shape (..., N0)
+            The points of input space.
+        """
         st = np.asarray(st, dtype=np.float64)
         return self.origin + st[..., :1] * self.u + st[..., 1:2] * self.v
 
     def n_patterns(self) -> int:
-        """Number of distinct patterns (equals ``count``: regions are convex, HR Lemma 1)."""
+        """Number of distinct activation patterns of the regions.
+
+        Returns
+        -------
+        int
+            Equals ``count``, since activation regions are convex (Hanin & Rolnick 2019,
+            Lemma 1); a smaller value would flag a region split in two.
+        """
         return int(np.unique(self.patterns, axis=0).shape[0])
 
     def layer_of_unit(self) -> np.ndarray:
+        """The layer of every unit, in the order of the pattern columns.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_neurons,), int
+            Layer index 1..D of each unit.
+        """
         return np.repeat(np.arange(1, len(self.layer_widths) + 1), self.layer_widths)
 
     @cached_property
@@ -150,11 +227,21 @@ class ActivationRegions2D:
         return _linear_regions_2d(self)
 
     def meeting(self, window) -> np.ndarray:
-        """(count,) bool: which regions meet the open window (s_min, s_max, t_min, t_max).
+        """Which regions meet an open rectangle of the plane.
 
         Regions are convex, so a region misses the rectangle iff an axis or one of its
         edges separates them (separating-axis theorem); touching along a line does not
         count as meeting.
+
+        Parameters
+        ----------
+        window : sequence of 4 float
+            (s_min, s_max, t_min, t_max) of the open rectangle.
+
+        Returns
+        -------
+        numpy.ndarray of shape (count,), bool
+            True for the regions that meet it.
         """
         s0, s1, t0, t1 = (float(w) for w in window)
         v, starts = self.vertices, self.offsets[:-1]
@@ -175,16 +262,28 @@ class ActivationRegions2D:
 
         Parameters
         ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw on; a new figure is made if None.
         upto_layer : int, optional
             Show the regions of layers 1..upto_layer only (Raghu et al. Fig. 1 panels).
         linear : bool
             Colour by linear region instead of activation region.
+        edges : bool
+            Draw the region boundaries.
+        seed : int
+            Seeds the random colours.
         points : (n, 2) array, optional
             (s, t) points to mark (data points of a plane section).
 
         Returns
         -------
         matplotlib.figure.Figure
+            The figure holding ``ax``.
+
+        Raises
+        ------
+        RegionsError
+            If ``upto_layer`` is not in 1..D.
         """
         import matplotlib.pyplot as plt
         from matplotlib.collections import LineCollection, PolyCollection
@@ -247,7 +346,13 @@ class ActivationRegions2D:
 
 @dataclass(frozen=True)
 class LinearRegions2D:
-    """Linear regions: ``labels[r]`` is the linear region of activation region r."""
+    """Linear regions in a plane section (Hanin & Rolnick 2019, Def. 2).
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of int
+        ``labels[r]`` is the linear region of activation region r.
+    """
 
     labels: np.ndarray
 
@@ -271,13 +376,28 @@ def activation_regions_2d(net, origin, u, v, box, *, readout: bool = False, rtol
         With a piecewise-linear phi (else :class:`RegionsError`).
     origin, u, v : arrays (N0,)
         The plane.  For ``N0 = 2`` and u, v the unit vectors it is the input space.
-    box : (s_min, s_max, t_min, t_max)
+    box : tuple of float
+        (s_min, s_max, t_min, t_max), with s_min < s_max and t_min < t_max.
     readout : bool
         Treat the last weight layer as a linear read-out (no neurons).
     rtol : float
         Relative tolerance for "a vertex lies on a line".
+    chunk : int
+        Polygons cut together per step (bounds memory).
     progress : bool
         Print a progress line on stderr.
+
+    Returns
+    -------
+    ActivationRegions2D
+        Every region meeting the box, as a polygon with its pattern and affine map.
+
+    Raises
+    ------
+    RegionsError
+        If phi is not piecewise linear, origin, u or v is not a finite point of R^N0,
+        the box is malformed, u and v are linearly dependent, or ``readout=True`` with
+        a one-layer network.
     """
     pl = piecewise_linear(net.phi)
     origin, u, v = (_point(net, p, n) for p, n in ((origin, "origin"), (u, "u"), (v, "v")))

@@ -68,12 +68,34 @@ class Inserted(NamedTuple):
 
     @classmethod
     def none(cls, n: int) -> Inserted:
-        """No inserted rows after the first n."""
+        """No inserted rows after the first n.
+
+        Parameters
+        ----------
+        n : int
+            Number of rows of x, all of them known points (``first = n``).
+
+        Returns
+        -------
+        Inserted
+            With empty index and fraction arrays.
+        """
         empty = np.zeros(0, np.int64)
         return cls(int(n), empty, empty, empty, empty, np.zeros(0))
 
     def select(self, keep: np.ndarray) -> Inserted:
-        """The inserted rows where ``keep`` is true."""
+        """The inserted rows where ``keep`` is true.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray of bool
+            One flag per inserted row.
+
+        Returns
+        -------
+        Inserted
+            Same ``first``, with the arrays restricted to the kept rows.
+        """
         return Inserted(self.first, self.left[keep], self.right[keep], self.prev_left[keep],
                         self.prev_right[keep], self.tau[keep])
 

@@ -41,7 +41,14 @@ CONNECT_TIMEOUT = 5.0
 
 @functools.lru_cache(maxsize=1)
 def package_version() -> str:
-    """The installed meanfield version (recorded with every task)."""
+    """The installed meanfield version (recorded with every task).
+
+    Returns
+    -------
+    str
+        The version from the installed distribution's metadata, or ``"unknown"`` when
+        meanfield runs from a source tree that is not installed.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -51,7 +58,25 @@ def package_version() -> str:
 
 
 def task_path(task) -> str:
-    """``module:function`` of an importable task (a function or that string), checked by importing it."""
+    """``module:function`` of an importable task (a function or that string), checked by importing it.
+
+    Parameters
+    ----------
+    task : callable or str
+        A module-level function of an importable module, or its ``"module:function"``.
+
+    Returns
+    -------
+    str
+        ``"module:function"``, which workers import (functions are not shipped by value).
+
+    Raises
+    ------
+    SweepError
+        If ``task`` is a lambda, a nested function, a method or defined in ``__main__``;
+        if it is neither callable nor a string; or if the path cannot be imported
+        (see :func:`resolve_task`).
+    """
     if isinstance(task, str):
         path = task
     elif callable(task):
@@ -67,7 +92,24 @@ def task_path(task) -> str:
 
 
 def resolve_task(path: str) -> Callable:
-    """The function named by ``module:function``."""
+    """The function named by ``module:function``.
+
+    Parameters
+    ----------
+    path : str
+        ``"module:function"``, e.g. ``"sim.sweeps.examples:gaussian_moments"``.
+
+    Returns
+    -------
+    callable
+        The imported function.
+
+    Raises
+    ------
+    SweepError
+        If ``path`` is not of the form ``module:function``, the module or the name
+        cannot be imported, or the name is not callable.
+    """
     module, sep, name = path.partition(":")
     if not sep or not module or not name:
         raise SweepError(f"task {path!r} must be written module:function, e.g. sim.sweeps.examples:square")
@@ -83,7 +125,36 @@ def resolve_task(path: str) -> Callable:
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    """What a worker sends back for one task (``arrays`` hold ``.npy`` bytes)."""
+    """What a worker sends back for one task (``arrays`` hold ``.npy`` bytes).
+
+    Attributes
+    ----------
+    key : str
+        The task's key (:func:`sim.sweeps.task_key`).
+    params : mapping of str to parameter value
+        The task's parameters (with ``fixed=`` merged in).
+    seed : int
+        The seed the task was given (derived, or the grid's own ``seed``).
+    status : TaskStatus
+        ``DONE`` or ``FAILED``.
+    results : mapping of str to scalar
+        Scalar results (numbers, strings, booleans, None); empty if the task failed.
+    arrays : mapping of str to bytes
+        Array results as ``.npy`` bytes; empty if the task failed.
+    error_type, error_message, traceback : str or None
+        The exception's class name, its message on one line and the formatted
+        traceback; None when the task succeeded.
+    time_start, time_end : float
+        UNIX time (seconds) on the worker when the task started and ended.
+    time_run : float
+        Seconds spent in the task (``time.perf_counter``).
+    host : str
+        Host name of the worker (empty if the worker was lost).
+    pid : int
+        Process id of the worker (0 if the worker was lost).
+    version : str
+        meanfield version on the worker (:func:`package_version`).
+    """
 
     key: str
     params: Mapping[str, Any]
@@ -103,10 +174,19 @@ class TaskOutcome:
 
     @property
     def ok(self) -> bool:
+        """True when the task succeeded (``status`` is ``DONE``)."""
         return self.status is TaskStatus.DONE
 
     def row(self) -> dict:
-        """The store row (without ``attempts``)."""
+        """The store row (without ``attempts``).
+
+        Returns
+        -------
+        dict
+            One value per column of the store's ``tasks`` table except ``attempts``:
+            ``params`` as canonical JSON, ``results`` as a JSON object, ``status`` as its
+            string value (see :mod:`sim.sweeps.store`).
+        """
         return {"key": self.key, "params": canonical(self.params), "seed": int(self.seed),
                 "status": self.status.value, "results": json.dumps(dict(self.results), sort_keys=True),
                 "error_type": self.error_type, "error_message": self.error_message, "traceback": self.traceback,
@@ -143,7 +223,22 @@ def _split_results(out) -> tuple[dict, dict]:
 
 def call_kwargs(fn: Callable, params: Mapping[str, Any], seed: int) -> dict:
     """Keyword arguments of one call: the parameters, plus ``seed`` if ``fn`` takes it and the grid does not
-    set it, minus the engine's ``replicate`` if ``fn`` does not take it."""
+    set it, minus the engine's ``replicate`` if ``fn`` does not take it.
+
+    Parameters
+    ----------
+    fn : callable
+        The task function.
+    params : mapping of str to parameter value
+        The task's parameters.
+    seed : int
+        The derived seed (:func:`sim.sweeps.task_seed`).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for ``fn(**kwargs)``.
+    """
     ps = inspect.signature(fn).parameters
     var_kw = any(p.kind is p.VAR_KEYWORD for p in ps.values())
     kwargs = dict(params)
@@ -155,7 +250,28 @@ def call_kwargs(fn: Callable, params: Mapping[str, Any], seed: int) -> dict:
 
 
 def execute(path: str, key: str, params: Mapping[str, Any], seed: int) -> TaskOutcome:
-    """Run one task (on a worker or in-process) and return its outcome; never raises for the task's errors."""
+    """Run one task (on a worker or in-process) and return its outcome; never raises for the task's errors.
+
+    An exception of the task (or of importing it, or a return value that is not a dict
+    of scalars and arrays) is caught and recorded in a failed outcome.
+
+    Parameters
+    ----------
+    path : str
+        The task's ``"module:function"``.
+    key : str
+        The task's key (:func:`sim.sweeps.task_key` of ``params``).
+    params : mapping of str to parameter value
+        The task's parameters.
+    seed : int
+        The seed passed to the task if it takes one.
+
+    Returns
+    -------
+    TaskOutcome
+        Status ``DONE`` with the scalar and array results, or ``FAILED`` with the
+        error type, message and traceback; with timing, host, pid and version.
+    """
     t_wall, t0 = time.time(), time.perf_counter()
     status, scalars, arrays, err = TaskStatus.DONE, {}, {}, (None, None, None)
     try:
@@ -180,7 +296,17 @@ def _lost(key, params, seed, exc: BaseException) -> TaskOutcome:
 
 @dataclass(frozen=True)
 class TaskFailure:
-    """A failed task of the sweep, as recorded in the store."""
+    """A failed task of the sweep, as recorded in the store.
+
+    Attributes
+    ----------
+    params : mapping of str to parameter value
+        The task's parameters.
+    error_type : str
+        Class name of the exception (``KilledWorker`` for a task that killed its workers).
+    error_message : str
+        The exception's message, on one line.
+    """
 
     params: Mapping[str, Any]
     error_type: str
@@ -194,6 +320,23 @@ class SweepSummary:
     ``n_tasks`` parameter sets in the grid; ``n_skipped`` were already in the store
     (done, or failed and not retried); ``n_done`` and ``n_failed`` ran now.
     ``failures`` lists every task of the grid whose stored record is a failure.
+
+    Attributes
+    ----------
+    store : str
+        Path of the store.
+    task : str
+        The task's ``"module:function"``.
+    n_tasks : int
+        Number of distinct parameter sets in the grid.
+    n_skipped : int
+        Tasks already in the store (done, or failed and not retried), not run now.
+    n_done, n_failed : int
+        Tasks that ran in this call and succeeded / failed.
+    failures : tuple of TaskFailure
+        Every task of the grid recorded as failed in the store (also from earlier runs).
+    elapsed : float
+        Wall-clock seconds of the call.
     """
 
     store: str
@@ -211,7 +354,15 @@ class SweepSummary:
         return not self.failures
 
     def report(self) -> str:
-        """A short text summary, one failure per line (at most 20)."""
+        """A short text summary, one failure per line (at most 20).
+
+        Returns
+        -------
+        str
+            A first line with the counts and the elapsed time, then (if any task failed)
+            one line per failure: canonical parameters, error type and message (cut to 200
+            characters), and a count of those not shown.
+        """
         lines = [(f"sweep {self.task}: {self.n_tasks} tasks, {self.n_done} done and {self.n_failed} failed in "
                   f"this run, {self.n_skipped} already in {self.store}; {self.elapsed:.1f} s")]
         if self.failures:
@@ -329,6 +480,19 @@ def run_sweep(task, grid, store, *, fixed: Mapping[str, Any] | None = None, work
     -------
     SweepSummary
         ``.ok`` is False when some task of the grid is recorded as failed.
+
+    Raises
+    ------
+    SweepError
+        If the task is not importable, more than one of ``workers``, ``client`` and
+        ``scheduler`` is given, ``workers`` is not an integer >= 0, the grid is empty or
+        does not match the task's signature, the scheduler cannot be reached within
+        ``connect_timeout`` seconds, or Dask is needed but not installed.
+    StoreError
+        If ``store`` exists but is not a sweep store of this task with this ``base_seed``,
+        or cannot be created.
+    StoreVersionError
+        If ``store`` was written with another store schema version.
     """
     path = task_path(task)
     fn = resolve_task(path)
@@ -421,6 +585,22 @@ def _run_dask(c, path, pending, record) -> None:
 
 
 def signature_names(task) -> list[str]:
-    """Keyword parameters of a task (for help texts)."""
+    """Keyword parameters of a task (for help texts).
+
+    Parameters
+    ----------
+    task : callable or str
+        The task function or its ``"module:function"``.
+
+    Returns
+    -------
+    list of str
+        Names of the parameters that can be passed by keyword, in signature order.
+
+    Raises
+    ------
+    SweepError
+        If the task is not an importable module-level function (see :func:`task_path`).
+    """
     return [n for n, p in inspect.signature(resolve_task(task_path(task))).parameters.items()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]

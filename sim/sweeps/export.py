@@ -21,6 +21,24 @@ def table_rows(store) -> tuple[list[str], list[dict]]:
 
     A result named like a parameter becomes ``result_<name>``.  Arrays are not
     columns (read them with :meth:`SweepStore.arrays`).
+
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        An open store or the path of one.
+
+    Returns
+    -------
+    columns : list of str
+        Column names in order: lead, parameters (first-seen order), results, trail.
+    rows : list of dict
+        One dict per task (done and failed), sorted by task key; a task lacks the
+        parameters and results it does not have.
+
+    Raises
+    ------
+    StoreError
+        If ``store`` is not a readable sweep store.
     """
     with reading(store) as st:
         records = st.records()
@@ -47,7 +65,25 @@ def export_csv(store, path) -> int:
     """Write the store as CSV (see :func:`table_rows`); returns the number of rows.
 
     Written to a temporary file in the same directory and renamed, so a failure
-    never leaves a half-written CSV.
+    never leaves a half-written CSV.  Missing values and None are empty cells; floats
+    are written with ``repr`` (round-trip exact).
+
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        An open store or the path of one.
+    path : str or os.PathLike
+        The CSV file to write (replaced if it exists).
+
+    Returns
+    -------
+    int
+        Number of data rows written (one per task).
+
+    Raises
+    ------
+    StoreError
+        If ``store`` is not a readable sweep store, or ``path``'s directory does not exist.
     """
     columns, rows = table_rows(store)
     path = pathlib.Path(path)

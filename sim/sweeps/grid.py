@@ -44,13 +44,49 @@ def _plain(value: Any, name: str) -> Any:
 
 
 def canonical(params: Mapping[str, Any]) -> str:
-    """Canonical JSON of one parameter set: sorted keys, no whitespace."""
+    """Canonical JSON of one parameter set: sorted keys, no whitespace.
+
+    Numpy scalars become Python numbers and tuples become lists, so equal parameter
+    sets give equal strings in every process and on every machine.
+
+    Parameters
+    ----------
+    params : mapping of str to parameter value
+        One parameter set; values are finite numbers, strings, booleans, None or
+        (nested) lists/tuples of them.
+
+    Returns
+    -------
+    str
+        ``json.dumps`` with sorted keys, separators ``","`` and ``":"``, ASCII only.
+
+    Raises
+    ------
+    SweepError
+        If a value is a non-finite float or of another type (it could not be stored as JSON).
+    """
     plain = {str(k): _plain(v, str(k)) for k, v in params.items()}
     return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def task_key(params: Mapping[str, Any]) -> str:
-    """The task's key in the store: 32 hex digits of SHA-256 of :func:`canonical`."""
+    """The task's key in the store: 32 hex digits of SHA-256 of :func:`canonical`.
+
+    Parameters
+    ----------
+    params : mapping of str to parameter value
+        One parameter set (see :func:`canonical`).
+
+    Returns
+    -------
+    str
+        The first 32 hexadecimal digits (128 bits) of the SHA-256 digest of the canonical JSON.
+
+    Raises
+    ------
+    SweepError
+        If a parameter value cannot be stored as JSON (see :func:`canonical`).
+    """
     return hashlib.sha256(canonical(params).encode()).hexdigest()[:32]
 
 
@@ -60,6 +96,23 @@ def task_seed(params: Mapping[str, Any], base_seed: int = 0) -> int:
     SHA-256 of ``"seed:<base_seed>:" + canonical(params)``; the first 8 bytes, big
     endian, with the top bit cleared (so it fits a signed 64-bit SQLite integer and
     ``numpy.random.default_rng``).
+
+    Parameters
+    ----------
+    params : mapping of str to parameter value
+        One parameter set (see :func:`canonical`).
+    base_seed : int
+        The sweep's base seed, mixed into the hash; a store keeps one base seed.
+
+    Returns
+    -------
+    int
+        The derived seed, in [0, 2^63).
+
+    Raises
+    ------
+    SweepError
+        If a parameter value cannot be stored as JSON (see :func:`canonical`).
     """
     digest = hashlib.sha256(f"seed:{int(base_seed)}:{canonical(params)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & (2 ** 63 - 1)
@@ -72,6 +125,12 @@ class Grid:
     Build with :meth:`product` (every combination of lists) or :meth:`rows`
     (explicit parameter sets); ``a + b`` concatenates.  Duplicated parameter sets
     are dropped (the first is kept): a task is its parameters.
+
+    Attributes
+    ----------
+    params : tuple of mapping of str to parameter value
+        The parameter sets, in order, without duplicates (when built by
+        :meth:`product` or :meth:`rows`; the constructor does not check).
     """
 
     params: tuple[Mapping[str, Any], ...]
@@ -82,6 +141,22 @@ class Grid:
 
         ``Grid.product(width=[100, 1000], replicate=range(3))`` has 6 parameter sets.
         A scalar (not a list, tuple or range) counts as a one-element list.
+
+        Parameters
+        ----------
+        **lists : iterable or scalar
+            Values of each named parameter: a list, tuple, range or numpy array
+            (anything with ``tolist``); any other value is one value.
+
+        Returns
+        -------
+        Grid
+            ``prod(len(values))`` parameter sets, fewer if some coincide.
+
+        Raises
+        ------
+        SweepError
+            If a value cannot be stored as JSON (see :func:`canonical`).
         """
         names = list(lists)
         values = []
@@ -93,7 +168,23 @@ class Grid:
 
     @classmethod
     def rows(cls, rows: Iterable[Mapping[str, Any]]) -> Grid:
-        """Explicit parameter sets, in order."""
+        """Explicit parameter sets, in order.
+
+        Parameters
+        ----------
+        rows : iterable of mapping of str to parameter value
+            The parameter sets; each is copied into a dict.
+
+        Returns
+        -------
+        Grid
+            The rows in order, a repeated parameter set kept once (at its first place).
+
+        Raises
+        ------
+        SweepError
+            If a row is not a mapping, or a value cannot be stored as JSON.
+        """
         seen, out = set(), []
         for i, row in enumerate(rows):
             if not isinstance(row, Mapping):
@@ -114,12 +205,35 @@ class Grid:
         return Grid.rows(list(self.params) + list(as_grid(other).params))
 
     def names(self) -> list[str]:
-        """Parameter names, in first-seen order."""
+        """Parameter names, in first-seen order.
+
+        Returns
+        -------
+        list of str
+            Every name used by some parameter set, each once, in the order first met.
+        """
         return list(dict.fromkeys(k for row in self.params for k in row))
 
 
 def as_grid(grid) -> Grid:
-    """A :class:`Grid` from a Grid, a dict of lists (product) or a sequence of dicts (rows)."""
+    """A :class:`Grid` from a Grid, a dict of lists (product) or a sequence of dicts (rows).
+
+    Parameters
+    ----------
+    grid : Grid, mapping of str to iterable, or sequence of mapping
+        A Grid (returned as is), a dict of lists (:meth:`Grid.product`) or a list of
+        parameter dicts (:meth:`Grid.rows`).
+
+    Returns
+    -------
+    Grid
+        The grid.
+
+    Raises
+    ------
+    SweepError
+        If ``grid`` is none of these (a string, say), or a row or value is invalid.
+    """
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, Mapping):
@@ -137,6 +251,28 @@ def check_params(fn: Callable, grid: Grid, fixed: Mapping[str, Any], name: str) 
     numbers repetitions (it changes the key and the derived seed) and is passed on
     only if ``fn`` takes it.  A grid that sets ``seed`` itself overrides the
     derived seed.
+
+    Parameters
+    ----------
+    fn : callable
+        The task function whose signature is checked.
+    grid : Grid
+        The parameter sets.
+    fixed : mapping of str to parameter value
+        Parameters shared by every task (``fixed=`` of :func:`sim.sweeps.run_sweep`).
+    name : str
+        The task's name in error messages (``module:function``).
+
+    Returns
+    -------
+    bool
+        True if ``fn`` has a ``seed`` parameter or takes ``**kwargs`` (it is passed the derived seed).
+
+    Raises
+    ------
+    SweepError
+        If the grid is empty, a parameter is unknown to ``fn``, a required parameter is
+        missing from both grid and ``fixed``, or a parameter is in both.
     """
     if len(grid) == 0:
         raise SweepError(f"the grid of {name} is empty: give at least one value for every parameter")

@@ -35,9 +35,32 @@ def regions_task(width: int, depth: int, phi: str = "relu", sigma_w: float = mat
                  box=DEFAULT_BOX, *, seed: int) -> dict:
     """Exact activation regions of one random network 2 -> [width] * depth in its input plane.
 
-    Returns ``count`` (activation regions meeting the box), ``linear_count`` (linear
-    regions), ``n_degenerate`` (zero-area pieces dropped), ``n_neurons`` = width *
-    depth and ``hr_heuristic`` = #neurons^2 / 2 (HR Remark 1 for n_in = 2).
+    Parameters
+    ----------
+    width : int
+        Neurons per hidden layer (>= 1).
+    depth : int
+        Number of hidden layers (>= 1).
+    phi : str
+        A piecewise-linear nonlinearity (registry name or expression in x).
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations (default: He initialisation sqrt(2), biases 0.1).
+    box : sequence of 4 float
+        ``(s_min, s_max, t_min, t_max)`` of the counted rectangle of the input plane.
+    seed : int
+        Seed of the network.
+
+    Returns
+    -------
+    dict
+        ``count`` (activation regions meeting the box), ``linear_count`` (linear
+        regions), ``n_degenerate`` (zero-area pieces dropped), ``n_neurons`` = width *
+        depth and ``hr_heuristic`` = #neurons^2 / 2 (Hanin & Rolnick 2019, Remark 1, for n_in = 2).
+
+    Raises
+    ------
+    SweepError
+        If ``width`` or ``depth`` is below 1.
     """
     from meanfield import bounds
 
@@ -56,7 +79,42 @@ def regions_task(width: int, depth: int, phi: str = "relu", sigma_w: float = mat
 
 def regions_grid(*, depths, seeds: int, neurons=None, widths=None, phi: str = "relu",
                  sigma_w: float = math.sqrt(2), sigma_b: float = 0.1, box=DEFAULT_BOX) -> Grid:
-    """Architectures x seeds: ``neurons`` (width = neurons / depth, same #neurons per depth) or ``widths``."""
+    """Architectures x seeds: ``neurons`` (width = neurons / depth, same #neurons per depth) or ``widths``.
+
+    Parameters
+    ----------
+    depths : sequence of int
+        Numbers of hidden layers (>= 1).
+    seeds : int
+        Networks (replicates) per architecture, >= 1.
+    neurons : sequence of int, optional
+        Total #neurons; each depth d gets width n / d (d must divide n).  Give this or ``widths``.
+    widths : sequence of int, optional
+        Widths (>= 1), each combined with every depth.  Give this or ``neurons``.
+    phi : str
+        A piecewise-linear nonlinearity.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations.
+    box : sequence of 4 float
+        ``(s_min, s_max, t_min, t_max)`` of the counted rectangle.
+
+    Returns
+    -------
+    Grid
+        Parameter sets for :func:`regions_task` (``width``, ``depth``, ``phi``, ``sigma_w``,
+        ``sigma_b``, ``box``, ``replicate``), architecture by architecture.
+
+    Raises
+    ------
+    SweepError
+        If ``depths`` is empty or has a depth below 1, ``seeds < 1``, ``box`` is not four
+        numbers with s_min < s_max and t_min < t_max, both or neither of ``neurons`` and
+        ``widths`` is given, a #neurons is not divisible by a depth, or a width is below 1.
+    ExpressionError
+        If ``phi`` is not a known name or a valid expression (meanfield's parser).
+    RegionsError
+        If ``phi`` is not piecewise linear (:func:`sim.regions.piecewise_linear`).
+    """
     from meanfield.nonlinearity import as_nonlinearity
 
     from ..regions import piecewise_linear
@@ -90,13 +148,52 @@ def regions_grid(*, depths, seeds: int, neurons=None, widths=None, phi: str = "r
 
 
 def run_regions_sweep(grid: Grid, store, **kwargs):
-    """:func:`sim.sweeps.run_sweep` of :func:`regions_task` (keywords as there)."""
+    """:func:`sim.sweeps.run_sweep` of :func:`regions_task` (keywords as there).
+
+    Parameters
+    ----------
+    grid : Grid
+        Parameter sets, usually from :func:`regions_grid`.
+    store : str or os.PathLike
+        The SQLite store (created or resumed).
+    **kwargs
+        Keywords of :func:`sim.sweeps.run_sweep` (``workers``, ``scheduler``, ``base_seed``,
+        ``retry_failed``, ``progress``, ...).
+
+    Returns
+    -------
+    SweepSummary
+        What the sweep did.
+
+    Raises
+    ------
+    SweepError
+        As :func:`sim.sweeps.run_sweep` (bad grid, store of another task, ...).
+    """
     return run_sweep(TASK, grid, store, **kwargs)
 
 
 @dataclass(frozen=True)
 class RegionsTable:
-    """Per architecture (sorted by #neurons, then depth): mean and standard deviation of the count."""
+    """Per architecture (sorted by #neurons, then depth): mean and standard deviation of the count.
+
+    Every array has one entry per architecture.
+
+    Attributes
+    ----------
+    depth, width, n_neurons : numpy.ndarray of int
+        Hidden layers, neurons per layer and their product.
+    n_seeds : numpy.ndarray of int
+        Finished networks of the architecture.
+    mean, std : numpy.ndarray of float
+        Mean and sample standard deviation (0 for one network) of the activation-region count.
+    linear_mean : numpy.ndarray of float
+        Mean linear-region count.
+    hr_heuristic : numpy.ndarray of float
+        #neurons^2 / 2 (Hanin & Rolnick 2019, Remark 1, n_in = 2).
+    n_failed : int
+        Number of failed tasks in the store.
+    """
 
     depth: np.ndarray
     width: np.ndarray
@@ -115,7 +212,25 @@ class RegionsTable:
 
 
 def regions_table(store) -> RegionsTable:
-    """Aggregate a ``sweep regions`` store over seeds (readable while the sweep runs)."""
+    """Aggregate a ``sweep regions`` store over seeds (readable while the sweep runs).
+
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        A store written by :func:`run_regions_sweep` (or ``meanfield sweep regions``).
+
+    Returns
+    -------
+    RegionsTable
+        One entry per architecture, sorted by #neurons, then depth.
+
+    Raises
+    ------
+    SweepError
+        If the store holds another task or no finished task yet.
+    StoreError
+        If ``store`` is not a readable sweep store.
+    """
     done, n_failed = finished_records(store, TASK, "regions")
     groups: dict = {}
     for r in done:
@@ -135,6 +250,19 @@ def regions_table(store) -> RegionsTable:
 
 
 def regions_table_markdown(t: RegionsTable) -> str:
+    """The table as Markdown: one row per architecture, with the ratio to #neurons^2 / 2.
+
+    Parameters
+    ----------
+    t : RegionsTable
+        The aggregated counts (:func:`regions_table`).
+
+    Returns
+    -------
+    str
+        A heading line, a blank line and a Markdown table (#neurons, depth, width, seeds,
+        mean and std of the count, mean linear count, #neurons^2/2, ratio); ends with a newline.
+    """
     lines = [("Activation regions in the 2D input plane at initialisation vs Hanin & Rolnick Remark 1 "
              f"(#neurons^2 / 2){'; ' + str(t.n_failed) + ' failed tasks' if t.n_failed else ''}"), "",
              ("| #neurons | depth | width | seeds | regions (mean) | std | linear regions (mean) | #neurons^2/2 | "
@@ -146,7 +274,19 @@ def regions_table_markdown(t: RegionsTable) -> str:
 
 
 def plot_regions(t: RegionsTable):
-    """Mean region count (error bars: std over seeds) against #neurons, one series per depth, and #neurons^2/2."""
+    """Mean region count (error bars: std over seeds) against #neurons, one series per depth, and #neurons^2/2.
+
+    Parameters
+    ----------
+    t : RegionsTable
+        The aggregated counts (:func:`regions_table`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: the counts on log-log axes with the #neurons^2/2 line (Hanin & Rolnick
+        2019, Remark 1), and the ratio count / (#neurons^2/2) with 1 marked.
+    """
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4))

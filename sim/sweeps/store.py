@@ -57,7 +57,39 @@ class TaskStatus(str, Enum):
 
 @dataclass(frozen=True)
 class TaskRecord:
-    """One row of the store (arrays are loaded only when asked for)."""
+    """One row of the store (arrays are loaded only when asked for).
+
+    Attributes
+    ----------
+    key : str
+        The task's key (:func:`sim.sweeps.grid.task_key`).
+    params : mapping of str to parameter value
+        The task's parameters (decoded from the canonical JSON).
+    seed : int
+        The seed the task was given.
+    status : TaskStatus
+        ``DONE`` or ``FAILED``.
+    results : mapping of str to scalar
+        Scalar results (empty for a failed task).
+    error_type, error_message, traceback : str or None
+        The failure's exception class name, one-line message and traceback; None if done.
+    time_start, time_end : float
+        UNIX time (seconds) on the worker when the task started and ended.
+    time_run : float
+        Seconds spent in the task.
+    host : str
+        Host name of the worker.
+    pid : int
+        Process id of the worker.
+    version : str
+        meanfield version on the worker.
+    attempts : int
+        How many times the task was recorded (> 1 after ``retry_failed``).
+    array_names : tuple of str
+        Names of the task's stored arrays, sorted.
+    arrays : mapping of str to numpy.ndarray
+        The arrays themselves, only if the record was read with ``arrays=True`` (else empty).
+    """
 
     key: str
     params: Mapping[str, Any]
@@ -79,12 +111,33 @@ class TaskRecord:
 
     @property
     def ok(self) -> bool:
+        """True when the task succeeded (``status`` is ``DONE``)."""
         return self.status is TaskStatus.DONE
 
 
 @contextlib.contextmanager
 def reading(store):
-    """A store to read: the given :class:`SweepStore` (left open) or a path (opened and closed here)."""
+    """A store to read: the given :class:`SweepStore` (left open) or a path (opened and closed here).
+
+    A context manager: ``with reading(store) as st: ...``.
+
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        An open store, or the path of one.
+
+    Yields
+    ------
+    SweepStore
+        The open store; closed on exit only if it was opened here.
+
+    Raises
+    ------
+    StoreError
+        If the path is not a sweep store (see :meth:`SweepStore.open`).
+    StoreVersionError
+        If the store has another schema version.
+    """
     if isinstance(store, SweepStore):
         yield store
     else:
@@ -94,9 +147,30 @@ def reading(store):
 
 def finished_records(store, task: str, what: str) -> tuple[list, int]:
     """(records of the finished tasks, number of failed tasks) of a store of ``task``, readable while
-    the sweep runs; ``what`` names the sweep kind in the messages ("validate", "regions").
+    the sweep runs.
 
-    Raises SweepError if the store holds another task or no finished task yet.
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        An open store or the path of one.
+    task : str
+        The ``"module:function"`` the store must hold.
+    what : str
+        The sweep kind named in the messages ("validate", "regions").
+
+    Returns
+    -------
+    records : list of TaskRecord
+        The tasks recorded as done, sorted by key (without arrays).
+    n_failed : int
+        Number of tasks recorded as failed.
+
+    Raises
+    ------
+    SweepError
+        If the store holds another task, or no task of it is done yet.
+    StoreError
+        If ``store`` is not a readable sweep store.
     """
     with reading(store) as st:
         if st.meta().get("task") != task:
@@ -109,13 +183,41 @@ def finished_records(store, task: str, what: str) -> tuple[list, int]:
 
 
 def array_to_bytes(a) -> bytes:
-    """``.npy`` bytes of an array (no pickled objects)."""
+    """``.npy`` bytes of an array (no pickled objects).
+
+    Parameters
+    ----------
+    a : array_like
+        A numeric array (converted with ``numpy.asarray``).
+
+    Returns
+    -------
+    bytes
+        The array in ``.npy`` format (``numpy.save`` with ``allow_pickle=False``).
+
+    Raises
+    ------
+    ValueError
+        If the array has dtype ``object`` (it would need pickling).
+    """
     buf = io.BytesIO()
     np.save(buf, np.asarray(a), allow_pickle=False)
     return buf.getvalue()
 
 
 def array_from_bytes(b: bytes) -> np.ndarray:
+    """The array of ``.npy`` bytes (the inverse of :func:`array_to_bytes`; never unpickles).
+
+    Parameters
+    ----------
+    b : bytes
+        An array in ``.npy`` format.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array, with its stored dtype and shape.
+    """
     return np.load(io.BytesIO(b), allow_pickle=False)
 
 
@@ -140,6 +242,19 @@ class SweepStore:
 
     Safe to read from other processes while a sweep writes (WAL mode).  Close with
     :meth:`close` or use as a context manager.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Path of the SQLite file.
+    conn : sqlite3.Connection
+        An open connection to it (made by :meth:`open` or :meth:`create`; the constructor
+        checks nothing).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        Path of the SQLite file.
     """
 
     def __init__(self, path, conn: sqlite3.Connection):
@@ -161,7 +276,26 @@ class SweepStore:
 
     @classmethod
     def open(cls, path) -> SweepStore:
-        """Open an existing store (for reading or resuming); checks the schema version."""
+        """Open an existing store (for reading or resuming); checks the schema version.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Path of the store.
+
+        Returns
+        -------
+        SweepStore
+            The open store (close it, or use it in a ``with`` block).
+
+        Raises
+        ------
+        StoreError
+            If there is no file at ``path``, it is not an SQLite database, or its sweep
+            tables are missing.
+        StoreVersionError
+            If it was written with another store schema version (:data:`SCHEMA_VERSION`).
+        """
         path = pathlib.Path(path)
         if not path.is_file():
             raise StoreError(f"no sweep store at {path}; run a sweep with --store {path} first")
@@ -179,7 +313,32 @@ class SweepStore:
         """Open ``path`` for a sweep of ``task``, creating it if absent.
 
         An existing store must have this schema version, this task and this base
-        seed (otherwise its rows would not be this sweep's rows).
+        seed (otherwise its rows would not be this sweep's rows).  A new store is built
+        under a temporary name and renamed into place, so a store that exists is complete.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Path of the store.
+        task : str
+            The sweep's ``"module:function"`` (kept in ``meta``).
+        base_seed : int
+            The sweep's base seed (kept in ``meta``).
+        package_version : str
+            meanfield version of the run that creates the store (kept in ``meta``).
+
+        Returns
+        -------
+        SweepStore
+            The open store.
+
+        Raises
+        ------
+        StoreError
+            If ``path``'s directory does not exist, the store cannot be created, or an
+            existing store holds another task or base seed or is not a sweep store.
+        StoreVersionError
+            If an existing store has another schema version.
         """
         path = pathlib.Path(path)
         if path.exists():
@@ -222,7 +381,20 @@ class SweepStore:
         return cls.create(path, task=task, base_seed=base_seed, package_version=package_version)
 
     def check_sweep(self, task: str, base_seed: int) -> None:
-        """Raise StoreError unless this store holds a sweep of ``task`` with ``base_seed``."""
+        """Raise StoreError unless this store holds a sweep of ``task`` with ``base_seed``.
+
+        Parameters
+        ----------
+        task : str
+            The expected ``"module:function"``.
+        base_seed : int
+            The expected base seed.
+
+        Raises
+        ------
+        StoreError
+            If the store's ``meta`` names another task or another base seed.
+        """
         meta = self.meta()
         if meta.get("task") != task:
             raise StoreError(f"the store {self.path} holds a sweep of {meta.get('task')}, not {task}; "
@@ -248,6 +420,7 @@ class SweepStore:
             raise StoreError(f"{self.path} is not a complete sweep store (tables missing); use another --store path")
 
     def close(self) -> None:
+        """Close the connection (the store cannot be used afterwards)."""
         self._conn.close()
 
     def __enter__(self):
@@ -258,7 +431,19 @@ class SweepStore:
 
     # -- writing ---------------------------------------------------------------------------------
     def write(self, row: Mapping[str, Any], arrays: Mapping[str, bytes]) -> None:
-        """Record one finished task and its arrays in one transaction (replacing an earlier record)."""
+        """Record one finished task and its arrays in one transaction (replacing an earlier record).
+
+        The task's ``attempts`` is one more than that of the record it replaces (1 if none);
+        its old arrays are deleted.  On any error the transaction is rolled back.
+
+        Parameters
+        ----------
+        row : mapping of str to value
+            One value per column of ``tasks`` except ``attempts`` (from
+            :meth:`sim.sweeps.engine.TaskOutcome.row`).
+        arrays : mapping of str to bytes
+            Array results as ``.npy`` bytes (:func:`array_to_bytes`).
+        """
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
         try:
@@ -276,26 +461,94 @@ class SweepStore:
 
     # -- reading ---------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
+        """The store's ``meta`` table.
+
+        Returns
+        -------
+        dict of str to str
+            ``schema_version``, ``task``, ``base_seed``, ``created`` and ``package_version``
+            (all as strings).
+        """
         return dict(self._conn.execute("SELECT key, value FROM meta"))
 
     def keys(self, status: TaskStatus | str | None = None) -> set[str]:
-        """Keys of the recorded tasks (of one status)."""
+        """Keys of the recorded tasks (of one status).
+
+        Parameters
+        ----------
+        status : TaskStatus or str, optional
+            Only tasks with this status (``"done"`` or ``"failed"``); None: all.
+
+        Returns
+        -------
+        set of str
+            The task keys.
+
+        Raises
+        ------
+        ValueError
+            If ``status`` is not a :class:`TaskStatus` value.
+        """
         if status is None:
             return {r[0] for r in self._conn.execute("SELECT key FROM tasks")}
         return {r[0] for r in self._conn.execute("SELECT key FROM tasks WHERE status = ?",
                                                  (TaskStatus(status).value,))}
 
     def counts(self) -> dict[TaskStatus, int]:
+        """Number of recorded tasks of each status.
+
+        Returns
+        -------
+        dict of TaskStatus to int
+            One entry per status (0 where none).
+        """
         out = {s: 0 for s in TaskStatus}
         for status, n in self._conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status"):
             out[TaskStatus(status)] = n
         return out
 
     def records(self, status: TaskStatus | str | None = None, *, arrays: bool = False) -> list[TaskRecord]:
-        """All recorded tasks (of one status), sorted by key; ``arrays=True`` loads the arrays too."""
+        """All recorded tasks (of one status), sorted by key; ``arrays=True`` loads the arrays too.
+
+        Parameters
+        ----------
+        status : TaskStatus or str, optional
+            Only tasks with this status; None: all.
+        arrays : bool
+            Load each task's arrays into :attr:`TaskRecord.arrays` (otherwise only their names).
+
+        Returns
+        -------
+        list of TaskRecord
+            The records, sorted by key.
+
+        Raises
+        ------
+        ValueError
+            If ``status`` is not a :class:`TaskStatus` value.
+        """
         return list(self.iter_records(status, arrays=arrays))
 
     def iter_records(self, status=None, *, arrays: bool = False) -> Iterator[TaskRecord]:
+        """The recorded tasks (of one status) one at a time, sorted by key (see :meth:`records`).
+
+        Parameters
+        ----------
+        status : TaskStatus or str, optional
+            Only tasks with this status; None: all.
+        arrays : bool
+            Load each task's arrays too.
+
+        Yields
+        ------
+        TaskRecord
+            One record per task.
+
+        Raises
+        ------
+        ValueError
+            If ``status`` is not a :class:`TaskStatus` value.
+        """
         sql = f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks"
         args: tuple = ()
         if status is not None:
@@ -314,7 +567,18 @@ class SweepStore:
             yield TaskRecord(**d)
 
     def arrays(self, key: str) -> dict[str, np.ndarray]:
-        """The arrays of one task."""
+        """The arrays of one task.
+
+        Parameters
+        ----------
+        key : str
+            The task's key.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            The task's arrays by name (empty for an unknown key or a task without arrays).
+        """
         return {name: array_from_bytes(data)
                 for name, data in self._conn.execute("SELECT name, data FROM arrays WHERE key = ? ORDER BY name",
                                                      (key,))}

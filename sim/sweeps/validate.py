@@ -67,6 +67,11 @@ def validate_task(phi: str, sigma_w: float, sigma_b: float, width: int, depth: i
         ``err_<quantity>`` (RMS error over layers 2..D), ``q_star``, ``chi1_theory``,
         ``c1`` (the rounded c^1) and arrays ``sim_<quantity>``, ``theory_<quantity>``
         (layers 1..D; chi1 from layer 2).
+
+    Raises
+    ------
+    SweepError
+        If ``width < 2``, ``depth < 2`` or ``n_points < 8``.
     """
     from meanfield import MeanField
     from meanfield.nonlinearity import as_nonlinearity
@@ -133,7 +138,37 @@ def validate_task(phi: str, sigma_w: float, sigma_b: float, width: int, depth: i
 
 
 def validate_grid(phi: str, sigma_w, sigma_b, widths, depth: int, seeds: int, *, n_points: int = 32) -> Grid:
-    """The grid of ``meanfield sweep validate``: every (sigma_w, sigma_b, width) with ``seeds`` replicates."""
+    """The grid of ``meanfield sweep validate``: every (sigma_w, sigma_b, width) with ``seeds`` replicates.
+
+    Parameters
+    ----------
+    phi : str
+        Nonlinearity (registry name or expression in x); checked here, once.
+    sigma_w, sigma_b : sequence of float
+        Weight and bias standard deviations (>= 0); every combination is used.
+    widths : sequence of int
+        Network widths N (>= 2).
+    depth : int
+        Number of layers D (>= 2), the same for every task.
+    seeds : int
+        Number of replicates (independent networks) per (sigma_w, sigma_b, width), >= 1.
+    n_points : int
+        Samples of the input circle (:func:`validate_task`).
+
+    Returns
+    -------
+    Grid
+        Parameter sets for :func:`validate_task`: ``phi``, ``sigma_w``, ``sigma_b``,
+        ``width``, ``depth``, ``n_points`` and ``replicate`` (the last varying fastest).
+
+    Raises
+    ------
+    SweepError
+        If ``seeds < 1``, ``depth < 2``, ``widths`` is empty or has a width below 2, or a
+        sigma is negative.
+    ExpressionError
+        If ``phi`` is not a known name or a valid expression (meanfield's parser).
+    """
     from meanfield.nonlinearity import as_nonlinearity
 
     as_nonlinearity(phi)  # a bad phi is one error here, not one failed task per grid point
@@ -152,7 +187,28 @@ def validate_grid(phi: str, sigma_w, sigma_b, widths, depth: int, seeds: int, *,
 
 
 def run_validate_sweep(grid: Grid, store, **kwargs):
-    """:func:`sim.sweeps.run_sweep` of :func:`validate_task` (keywords as there)."""
+    """:func:`sim.sweeps.run_sweep` of :func:`validate_task` (keywords as there).
+
+    Parameters
+    ----------
+    grid : Grid
+        Parameter sets, usually from :func:`validate_grid`.
+    store : str or os.PathLike
+        The SQLite store (created or resumed).
+    **kwargs
+        Keywords of :func:`sim.sweeps.run_sweep` (``workers``, ``scheduler``, ``base_seed``,
+        ``retry_failed``, ``progress``, ...).
+
+    Returns
+    -------
+    SweepSummary
+        What the sweep did.
+
+    Raises
+    ------
+    SweepError
+        As :func:`sim.sweeps.run_sweep` (bad grid, store of another task, ...).
+    """
     return run_sweep(TASK, grid, store, **kwargs)
 
 
@@ -163,6 +219,30 @@ class ErrorTable:
     ``mean[i, j]`` is the mean over tasks of width ``widths[j]`` of ``err_<quantities[i]>``,
     ``sem`` its standard error, ``count[j]`` the number of finished tasks, ``slope[i]``
     the least-squares slope of log(mean error) against log(N) (1/sqrt(N) gives -1/2).
+
+    Attributes
+    ----------
+    phi : str
+        The nonlinearities of the store, comma-separated (normally one).
+    sigmas : tuple of (float, float)
+        The distinct (sigma_w, sigma_b) of the finished tasks, sorted.
+    depth : tuple of int
+        The distinct depths, sorted.
+    widths : numpy.ndarray of int, shape (n_widths,)
+        The distinct widths N, ascending.
+    quantities : tuple of str
+        The quantities with at least one finite error (a subset of :data:`QUANTITIES`,
+        in that order; ``kappa2`` is absent for piecewise-linear phi).
+    mean : numpy.ndarray of shape (n_quantities, n_widths)
+        Mean over tasks of the per-network RMS error (NaN where none is finite).
+    sem : numpy.ndarray of shape (n_quantities, n_widths)
+        Standard error of ``mean`` (NaN with fewer than two finite errors).
+    count : numpy.ndarray of int, shape (n_widths,)
+        Number of finished tasks per width.
+    slope : numpy.ndarray of shape (n_quantities,)
+        Fitted slope of log(mean) against log(N) (NaN with fewer than two usable widths).
+    n_failed : int
+        Number of failed tasks in the store.
     """
 
     phi: str
@@ -178,7 +258,25 @@ class ErrorTable:
 
 
 def error_table(store) -> ErrorTable:
-    """Aggregate the errors of a ``sweep validate`` store (readable while the sweep runs)."""
+    """Aggregate the errors of a ``sweep validate`` store (readable while the sweep runs).
+
+    Parameters
+    ----------
+    store : SweepStore or str or os.PathLike
+        A store written by :func:`run_validate_sweep` (or ``meanfield sweep validate``).
+
+    Returns
+    -------
+    ErrorTable
+        Mean error and its standard error per quantity and width, and the fitted slopes.
+
+    Raises
+    ------
+    SweepError
+        If the store holds another task or no finished task yet.
+    StoreError
+        If ``store`` is not a readable sweep store.
+    """
     done, n_failed = finished_records(store, TASK, "validate")
     widths = np.array(sorted({int(r.params["width"]) for r in done}))
     quantities = tuple(q for q in QUANTITIES
@@ -208,7 +306,19 @@ def error_table(store) -> ErrorTable:
 
 
 def error_table_markdown(t: ErrorTable) -> str:
-    """The table as Markdown: one row per quantity, one column per width, and the fitted slope."""
+    """The table as Markdown: one row per quantity, one column per width, and the fitted slope.
+
+    Parameters
+    ----------
+    t : ErrorTable
+        The aggregated errors (:func:`error_table`).
+
+    Returns
+    -------
+    str
+        A heading line (phi, sigmas, depth, failed tasks), a blank line and a Markdown
+        table with a last row of task counts per width; ends with a newline.
+    """
     failed = f"; {t.n_failed} failed tasks" if t.n_failed else ""
     head = (f"phi = `{t.phi}`, (sigma_w, sigma_b) in {list(t.sigmas)}, depth {', '.join(map(str, t.depth))}; "
             f"mean error over networks (RMS over layers 2..D){failed}")
@@ -222,7 +332,19 @@ def error_table_markdown(t: ErrorTable) -> str:
 
 
 def plot_error_vs_width(t: ErrorTable):
-    """Error against width on log axes, one line per quantity, with the 1/sqrt(N) slope drawn."""
+    """Error against width on log axes, one line per quantity, with the 1/sqrt(N) slope drawn.
+
+    Parameters
+    ----------
+    t : ErrorTable
+        The aggregated errors (:func:`error_table`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: mean error with standard-error bars per quantity (fitted slope in the
+        legend) and a dashed 1/sqrt(N) reference line.
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.6, 4.2))

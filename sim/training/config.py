@@ -36,6 +36,7 @@ class TrainConfig:
         Number of passes (>= 1); each has floor(n_train / batch_size) steps, the
         remainder of the shuffled order is dropped.
     batch_size : int
+        Samples per mini-batch (>= 1, at most the number of training samples).
     optimizer : Optimizer
         ``adam`` (optax.adam, default betas) or ``sgd`` (optax.sgd with ``momentum``).
     momentum : float
@@ -54,6 +55,14 @@ class TrainConfig:
     seed : int
         Seed of the batch order (the weights come from ``NetworkSpec.seed``).
     precision : Precision
+        ``float32`` (default) or ``float64`` training; measurements are float64 either way.
+
+    Raises
+    ------
+    TrainingError
+        On construction: an unknown optimizer or precision, a learning rate that is not a
+        positive number, epochs or batch_size not a positive integer, momentum outside
+        [0, 1), a negative or non-finite trajectory_reg, or an empty ``trainable``.
     """
 
     lr: float = 1e-3

@@ -17,14 +17,35 @@ BASE_COLUMNS = ("step", "epoch", "train_loss", "train_accuracy", "test_loss", "t
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The network at one measurement step, as a float64 ``sim.Network``."""
+    """The network at one measurement step, as a float64 ``sim.Network``.
+
+    Attributes
+    ----------
+    step : int
+        Updates done.
+    epoch : float
+        ``step / steps_per_epoch``.
+    network : Network
+        The float64 network (batch normalization folded in).
+    """
 
     step: int
     epoch: float
     network: Network
 
     def save(self, path) -> pathlib.Path:
-        """Write weights and biases to an ``.npz`` (keys w1..wD, b1..bD, step, epoch, phi)."""
+        """Write weights and biases to an ``.npz`` (keys w1..wD, b1..bD, step, epoch, phi).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write; ``numpy.savez`` appends ``.npz`` if the name lacks it.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path`` as given.
+        """
         path = pathlib.Path(path)
         arrays = {f"w{l}": w for l, w in enumerate(self.network.weights, start=1)}
         arrays.update({f"b{l}": b for l, b in enumerate(self.network.biases, start=1)})
@@ -33,7 +54,18 @@ class Snapshot:
 
 
 def load_snapshot(path) -> Snapshot:
-    """Read a ``Snapshot.save`` file back (phi re-parsed by meanfield's parser)."""
+    """Read a ``Snapshot.save`` file back (phi re-parsed by meanfield's parser).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` written by :meth:`Snapshot.save`.
+
+    Returns
+    -------
+    Snapshot
+        Step, epoch and the float64 network.
+    """
     with np.load(path, allow_pickle=False) as f:
         depth = sum(1 for k in f.files if k.startswith("w"))
         net = Network(str(f["phi"]), [f[f"w{l}"] for l in range(1, depth + 1)],
@@ -43,7 +75,17 @@ def load_snapshot(path) -> Snapshot:
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock seconds spent in the parts of a run (compilation included in ``train_seconds``)."""
+    """Wall-clock seconds spent in the parts of a run (compilation included in ``train_seconds``).
+
+    Attributes
+    ----------
+    train_seconds : float
+        In the optimizer steps (with JIT compilation).
+    evaluate_seconds : float
+        In the loss and accuracy of the whole training and test sets.
+    measure_seconds : float
+        In the caller's measurement functions (and building the float64 network).
+    """
 
     train_seconds: float
     evaluate_seconds: float
@@ -68,11 +110,13 @@ class History:
         evaluation mode; NaN when there is no test set) plus one key per
         measurement function, holding what it returned.
     steps_per_epoch : int
+        Optimizer steps per epoch, floor(n_train / batch_size).
     final : Network
         The trained network (float64), whatever the schedule.
     snapshots : tuple of Snapshot
         One per measurement step when requested, else empty.
     timing : Timing
+        Where the run's time went.
     """
 
     rows: list
@@ -83,18 +127,44 @@ class History:
 
     @property
     def columns(self) -> list[str]:
+        """``BASE_COLUMNS`` then the measurement names, in first-seen order."""
         cols = list(BASE_COLUMNS)
         for row in self.rows:
             cols += [k for k in row if k not in cols]
         return cols
 
     def column(self, name: str) -> np.ndarray:
-        """The values of one column as an array (one entry per row)."""
+        """The values of one column as an array (one entry per row).
+
+        Parameters
+        ----------
+        name : str
+            A column name (:attr:`columns`).
+
+        Returns
+        -------
+        numpy.ndarray
+            One entry per row, NaN where a row lacks the column (an unknown name gives all NaN).
+        """
         return np.array([row.get(name, math.nan) for row in self.rows])
 
     def to_csv(self, path) -> pathlib.Path:
         """Write the table; a measurement returning a sequence becomes columns name_0, name_1, ...,
-        one returning a mapping becomes name_key columns."""
+        one returning a mapping becomes name_key columns.
+
+        Written to ``<path>.part`` and renamed, so a complete file is never half-overwritten.
+        Floats are written with ``repr`` (round-trip exact).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The CSV file (replaced if it exists).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
         flat = [_flatten(row) for row in self.rows]
         cols = list(BASE_COLUMNS)
         for row in flat:
@@ -110,7 +180,18 @@ class History:
         return path
 
     def plot(self, axes=None):
-        """Loss and accuracy against epoch (two panels); returns the Figure."""
+        """Loss and accuracy against epoch (two panels); returns the Figure.
+
+        Parameters
+        ----------
+        axes : sequence of two matplotlib.axes.Axes, optional
+            Axes for the loss and the accuracy panels; default: a new 1 x 2 figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure of ``axes[0]``, train and test curves on each panel.
+        """
         import matplotlib.pyplot as plt
 
         if axes is None:

@@ -26,7 +26,26 @@ BN_MOMENTUM = 0.9      # running <- momentum * running + (1 - momentum) * batch
 
 
 def sigma_w_for_weight_scale(weight_scale: float) -> float:
-    """sigma_w with Var W = weight_scale * 2 / fan-in (HR Fig. 6 scales are relative to 2/fan-in)."""
+    """sigma_w with Var W = weight_scale * 2 / fan-in (HR Fig. 6 scales are relative to 2/fan-in).
+
+    Hanin & Rolnick 2019, Fig. 6 train with weight variances c * 2 / fan-in; with
+    W_ij ~ N(0, sigma_w^2 / N_{l-1}) that is sigma_w = sqrt(2 c).
+
+    Parameters
+    ----------
+    weight_scale : float
+        The factor c > 0 multiplying the He variance 2 / fan-in.
+
+    Returns
+    -------
+    float
+        sigma_w = sqrt(2 * weight_scale).
+
+    Raises
+    ------
+    TrainingError
+        If ``weight_scale`` is not a finite number > 0.
+    """
     if not (math.isfinite(weight_scale) and weight_scale > 0):
         raise TrainingError(f"weight_scale must be a positive number, got {weight_scale}")
     return math.sqrt(2.0 * weight_scale)
@@ -48,6 +67,12 @@ class NetworkSpec:
         Seed of ``RandomNetwork`` (the initial weights).
     batch_norm : tuple of int
         Hidden layers l in 1..D-1 whose pre-activations h^l are batch-normalised.
+
+    Raises
+    ------
+    TrainingError
+        On construction: fewer than two widths, a width below 1, or a batch_norm layer
+        outside 1..D-1.
     """
 
     widths: tuple
@@ -72,7 +97,19 @@ class NetworkSpec:
         return len(self.widths) - 1
 
     def random_network(self) -> RandomNetwork:
-        """The float64 ``sim.RandomNetwork`` that is the step-0 network."""
+        """The float64 ``sim.RandomNetwork`` that is the step-0 network.
+
+        Returns
+        -------
+        RandomNetwork
+            ``RandomNetwork(phi, widths, sigma_w, sigma_b, seed=seed)``; batch
+            normalization is not part of it.
+
+        Raises
+        ------
+        TrainingError
+            If ``RandomNetwork`` refuses the parameters (bad phi, negative sigma, ...).
+        """
         try:
             return RandomNetwork(self.phi, self.widths, self.sigma_w, self.sigma_b, seed=self.seed)
         except ValueError as exc:
@@ -84,6 +121,24 @@ def init_params(spec: NetworkSpec, dtype=np.float32) -> list[dict]:
 
     numpy arrays of ``dtype``, copied from ``spec.random_network()``; BN layers start
     at gamma = 1, beta = 0.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        Architecture and initialisation.
+    dtype : numpy dtype
+        Floating-point type of the arrays (float32 or float64).
+
+    Returns
+    -------
+    list of dict
+        One dict per layer l = 1..D: ``"w"`` of shape (N_l, N_{l-1}), ``"b"`` of shape (N_l,),
+        and for batch-normalised layers ``"gamma"`` (ones) and ``"beta"`` (zeros), shape (N_l,).
+
+    Raises
+    ------
+    TrainingError
+        If the network cannot be drawn (see :meth:`NetworkSpec.random_network`).
     """
     net = spec.random_network()
     params = []
@@ -97,7 +152,21 @@ def init_params(spec: NetworkSpec, dtype=np.float32) -> list[dict]:
 
 
 def init_bn_state(spec: NetworkSpec, dtype=np.float32) -> dict:
-    """Running statistics {str(l): {"mean", "var"}} of every BN layer, starting at 0 and 1."""
+    """Running statistics {str(l): {"mean", "var"}} of every BN layer, starting at 0 and 1.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        Architecture (its ``batch_norm`` layers).
+    dtype : numpy dtype
+        Floating-point type of the arrays.
+
+    Returns
+    -------
+    dict
+        ``{str(l): {"mean": zeros(N_l), "var": ones(N_l)}}`` for each l in ``spec.batch_norm``
+        (empty without batch normalization).
+    """
     return {str(l): {"mean": np.zeros(spec.widths[l], dtype), "var": np.ones(spec.widths[l], dtype)}
             for l in spec.batch_norm}
 
@@ -108,6 +177,33 @@ def forward(params, bn_state, x, phi_fn, *, train: bool = False):
     ``h^l`` are the pre-activations after BN where BN sits (what phi sees); ``h^D``
     are the logits.  ``train`` uses batch statistics in BN and returns updated
     running statistics; otherwise running statistics are used and returned unchanged.
+    The recursion is Poole et al. 2016, eq. (1), with BN inserted before phi.
+
+    Parameters
+    ----------
+    params : list of dict
+        Per-layer parameters (:func:`init_params` layout), numpy or JAX arrays.
+    bn_state : dict
+        Running statistics (:func:`init_bn_state` layout); its keys say which layers are normalised.
+    x : array of shape (n, N0)
+        Inputs, one per row.
+    phi_fn : callable
+        Elementwise JAX nonlinearity (:func:`sim.training.phi_jax.jax_phi`).
+    train : bool
+        Batch statistics and updated running statistics (momentum ``BN_MOMENTUM``) if
+        True; running statistics otherwise.
+
+    Returns
+    -------
+    hs : list of jax.Array
+        ``[h^1, ..., h^D]``, each of shape (n, N_l); ``h^D`` are the logits.
+    new_bn_state : dict
+        Updated running statistics if ``train``, else a copy of ``bn_state``.
+
+    Raises
+    ------
+    MissingDependencyError
+        If JAX or optax is not installed.
     """
     _, jnp, _ = require_jax()
     hs, new_state = [], dict(bn_state)
@@ -132,19 +228,87 @@ def forward(params, bn_state, x, phi_fn, *, train: bool = False):
 
 
 def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy -1/n sum_i log softmax(logits_i)[y_i] (optax)."""
+    """Mean softmax cross-entropy -1/n sum_i log softmax(logits_i)[y_i] (optax).
+
+    Parameters
+    ----------
+    logits : array of shape (n, N_D)
+        The outputs h^D.
+    labels : array of int, shape (n,)
+        Class indices in 0..N_D - 1.
+
+    Returns
+    -------
+    jax.Array
+        The mean cross-entropy (a scalar).
+
+    Raises
+    ------
+    MissingDependencyError
+        If JAX or optax is not installed.
+    """
     _, _, optax = require_jax()
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
 def loss(params, bn_state, x, y, phi_fn, *, train: bool = False):
-    """(cross-entropy of the logits, new_bn_state); the training objective without regularization."""
+    """(cross-entropy of the logits, new_bn_state); the training objective without regularization.
+
+    Parameters
+    ----------
+    params : list of dict
+        Per-layer parameters (:func:`init_params` layout).
+    bn_state : dict
+        Running statistics (:func:`init_bn_state` layout).
+    x : array of shape (n, N0)
+        Inputs.
+    y : array of int, shape (n,)
+        Labels in 0..N_D - 1.
+    phi_fn : callable
+        Elementwise JAX nonlinearity.
+    train : bool
+        Batch statistics in BN (see :func:`forward`).
+
+    Returns
+    -------
+    loss : jax.Array
+        The mean cross-entropy (:func:`cross_entropy`), a scalar.
+    new_bn_state : dict
+        As returned by :func:`forward`.
+
+    Raises
+    ------
+    MissingDependencyError
+        If JAX or optax is not installed.
+    """
     hs, new_state = forward(params, bn_state, x, phi_fn, train=train)
     return cross_entropy(hs[-1], y), new_state
 
 
 def polyline_lengths(hs, layers) -> list:
-    """Sum of distances between consecutive rows of h^l for each l in ``layers`` (1-based)."""
+    """Sum of distances between consecutive rows of h^l for each l in ``layers`` (1-based).
+
+    The length of the polyline through the images of consecutive points: a discrete
+    trajectory length (Raghu et al. 2017, Theorem 1 measures its growth with depth).
+    Coinciding consecutive points contribute 0 with gradient 0 (not NaN).
+
+    Parameters
+    ----------
+    hs : list of array
+        ``[h^1, ..., h^D]`` from :func:`forward`, each of shape (n, N_l).
+    layers : iterable of int
+        Layers l (1-based) to measure.
+
+    Returns
+    -------
+    list of jax.Array
+        One scalar length per entry of ``layers``, in that order.
+
+    Raises
+    ------
+    MissingDependencyError
+        If JAX or optax is not installed.
+    """
     _, jnp, _ = require_jax()
     out = []
     for l in layers:
@@ -164,6 +328,28 @@ def to_network(spec: NetworkSpec, params, bn_state, init=None, init64: Network |
     float64 (exact): at step 0 and in frozen layers the network is bitwise the
     ``RandomNetwork``.  Pass ``init`` (the initial params) and ``init64`` for that;
     without them the params are converted directly.
+
+    In evaluation mode BN is the affine map h -> gamma (h - mean) / sqrt(var + eps) + beta,
+    so it is folded into layer l as W <- s W, b <- s (b - mean) + beta with
+    s = gamma / sqrt(var + eps).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+        Architecture (gives phi when ``init64`` is not passed).
+    params : list of dict
+        Trained per-layer parameters (:func:`init_params` layout).
+    bn_state : dict
+        Running statistics of the BN layers (:func:`init_bn_state` layout).
+    init : list of dict, optional
+        The initial parameters in the training dtype (from :func:`init_params`).
+    init64 : Network, optional
+        The float64 step-0 network (``spec.random_network()``).
+
+    Returns
+    -------
+    Network
+        The float64 network computing the same function as ``params`` in evaluation mode.
     """
     weights, biases = [], []
     for l, layer in enumerate(params, start=1):

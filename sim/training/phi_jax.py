@@ -47,6 +47,27 @@ def _compiled(key: str, pw: sp.Expr, d1: sp.Expr):
 
 
 def jax_phi(phi):
-    """phi (name, expression or ``Nonlinearity``) -> elementwise JAX function with derivative phi'."""
+    """phi (name, expression or ``Nonlinearity``) -> elementwise JAX function with derivative phi'.
+
+    Compiled once per nonlinearity (cached by its key).
+
+    Parameters
+    ----------
+    phi : str, sympy expression or Nonlinearity
+        Any nonlinearity meanfield accepts (registry name or expression in x).
+
+    Returns
+    -------
+    callable
+        ``phi(u)`` on JAX arrays, of the dtype and shape of ``u``, with a custom JVP
+        using sympy's phi' (so unused Piecewise branches cannot make gradients NaN).
+
+    Raises
+    ------
+    ExpressionError
+        If ``phi`` is not a known name or a valid expression (meanfield's parser).
+    MissingDependencyError
+        If JAX or optax is not installed.
+    """
     nl = as_nonlinearity(phi)
     return _compiled(nl.key, nl.pw, nl.d1)

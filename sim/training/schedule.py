@@ -12,6 +12,29 @@ def measurement_steps(steps_per_epoch: int, epochs: int, *, dense_epochs: float 
     ``per_epoch`` measurements per epoch up to the end (HR Fig. 3: dense in the first half epoch).
 
     A step s means "after s updates"; the last step is ``steps_per_epoch * epochs``.
+
+    Parameters
+    ----------
+    steps_per_epoch : int
+        Optimizer steps per epoch (>= 1).
+    epochs : int
+        Number of epochs (>= 1).
+    dense_epochs : float
+        Length, in epochs, of the densely measured start (>= 0).
+    n_dense : int
+        Number of intervals into which the dense start is divided (>= 0; 0: none).
+    per_epoch : int
+        Measurements per epoch after that (>= 1).
+
+    Returns
+    -------
+    tuple of int
+        Distinct steps, ascending, from 0 to ``steps_per_epoch * epochs`` (both included).
+
+    Raises
+    ------
+    TrainingError
+        If a count is below its minimum or ``dense_epochs`` is negative.
     """
     if steps_per_epoch < 1 or epochs < 1 or per_epoch < 1 or n_dense < 0 or dense_epochs < 0:
         raise TrainingError(f"bad schedule: steps_per_epoch={steps_per_epoch}, epochs={epochs}, "

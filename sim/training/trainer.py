@@ -37,7 +37,37 @@ def trajectory_reg_term(params, params0, curve, phi_fn, lam: float, layers, bn_s
 
     Lengths are those of the pre-activations h^l (after BN where it sits, in
     evaluation mode), exactly the polyline lengths ``sim.trajectory_length`` reports
-    as ``length_h[l]`` for smooth phi on the same points.
+    as ``length_h[l]`` for smooth phi on the same points.  This is the trajectory
+    regularization of the lecture slides on Raghu et al. 2017.
+
+    Parameters
+    ----------
+    params : list of dict
+        Current per-layer parameters (:func:`sim.training.model.init_params` layout).
+    params0 : list of dict
+        The initial parameters theta_0.
+    curve : array of shape (n, N0)
+        The interpolation c_1..c_n, n >= 2.
+    phi_fn : callable
+        Elementwise JAX nonlinearity.
+    lam : float
+        The weight lambda of the term.
+    layers : sequence of int
+        Layers l (1-based) whose lengths enter the sum.
+    bn_state : dict, optional
+        Running BN statistics of ``params`` (default: none).
+    bn_state0 : dict, optional
+        Running BN statistics of ``params0`` (default: ``bn_state``).
+
+    Returns
+    -------
+    jax.Array
+        The scalar term (0 if ``layers`` is empty).
+
+    Raises
+    ------
+    MissingDependencyError
+        If JAX or optax is not installed.
     """
     _, jnp, _ = require_jax()
     bn_state = {} if bn_state is None else bn_state
@@ -95,11 +125,14 @@ def train(spec: NetworkSpec, data, config: TrainConfig | None = None, *, steps=N
     Returns
     -------
     History
+        One row per measurement step, the final network, snapshots (if kept) and timings.
 
     Raises
     ------
     TrainingError
-        Bad data shapes or labels, a schedule outside 0..total steps.
+        Bad data shapes or labels, a batch larger than the training set, a schedule
+        outside 0..total steps, trainable or regularized layers outside 1..D, a bad
+        ``reg_curve``, or a measurement name that clashes with the history's columns.
     DivergedError
         The training loss became NaN or infinite.
     MissingDependencyError

@@ -18,6 +18,33 @@ class ValidationReport:
     ``alpha`` is the family-wise false-alarm rate, ``alpha_row`` the Sidak per-row
     level and ``t_critical`` the two-sided Student-t(n_seeds - 1) quantile at it.
     ``notes`` lists warnings (width below the validated range, few networks).
+
+    Attributes
+    ----------
+    phi : str
+        Name of the nonlinearity.
+    sigma_w, sigma_b : float
+        Weight and bias standard deviations of the simulated networks.
+    width, depth : int
+        N and D of the simulated networks.
+    n_seeds : int
+        Number of independent networks.
+    n_points : int
+        Samples of the input circle per network.
+    rows : tuple of ValidationRow
+        One test per quantity, condition and layer.
+    alpha : float
+        Family-wise false-alarm rate (``FAMILY_ALPHA``).
+    alpha_row : float
+        Sidak per-row level, 1 - (1 - alpha)^(1 / R).
+    t_critical : float
+        t*, the two-sided Student-t(n_seeds - 1) quantile at ``alpha_row``.
+    theory_sigma_w : float or None
+        The sigma_w the theory was evaluated at, when it differs from the simulation's.
+    skipped : tuple of str
+        Quantities or conditions left out, with the reason.
+    notes : tuple of str
+        Warnings.
     """
 
     phi: str
@@ -41,10 +68,30 @@ class ValidationReport:
         return all(r.passed for r in self.rows)
 
     def failures(self) -> list[ValidationRow]:
+        """The rows that reject the theory.
+
+        Returns
+        -------
+        list of ValidationRow
+            Rows with ``passed`` False, in report order.
+        """
         return [r for r in self.rows if not r.passed]
 
     def select(self, quantity: str, condition: str | None = None) -> list[ValidationRow]:
-        """Rows of one quantity (and condition), in layer order."""
+        """Rows of one quantity (and condition), in layer order.
+
+        Parameters
+        ----------
+        quantity : str
+            One of "q", "c", "chi1", "g_E", "kappa2".
+        condition : str, optional
+            E.g. "q1=q*" or "c1=0.500"; None keeps every condition.
+
+        Returns
+        -------
+        list of ValidationRow
+            The matching rows (empty if none match).
+        """
         return [r for r in self.rows
                 if r.quantity == quantity and (condition is None or r.condition == condition)]
 
@@ -54,7 +101,14 @@ class ValidationReport:
                 f"width {self.width}, depth {self.depth}, {self.n_seeds} networks x {self.n_points} points")
 
     def to_markdown(self) -> str:
-        """The report as a Markdown table, preceded by the verdict and the test it used."""
+        """The report as a Markdown table, preceded by the verdict and the test it used.
+
+        Returns
+        -------
+        str
+            Markdown text ending in a newline: verdict line, test description, warnings
+            and skipped items, then one table row per :class:`ValidationRow`.
+        """
         n_fail = len(self.failures())
         head = [(f"**{'PASS' if self.passed else 'FAIL'}**: {self._title()}; "
                  f"{len(self.rows) - n_fail}/{len(self.rows)} rows pass."),
@@ -82,7 +136,13 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict:
-        """Plain data (JSON-ready): the settings, the verdict and every row."""
+        """Plain data (JSON-ready): the settings, the verdict and every row.
+
+        Returns
+        -------
+        dict
+            The dataclass fields, plus ``passed``; ``rows`` is a list of dicts.
+        """
         d = asdict(self)
         d["passed"] = self.passed
         d["rows"] = [asdict(r) for r in self.rows]
@@ -90,7 +150,14 @@ class ValidationReport:
         return d
 
     def to_json(self) -> str:
-        """:meth:`to_dict` as JSON text (inf as the string "inf" is avoided: z = inf becomes null)."""
+        """:meth:`to_dict` as JSON text.
+
+        Returns
+        -------
+        str
+            Indented JSON; non-finite floats (e.g. z = inf) become null, so the text is
+            standard JSON.
+        """
         def clean(v):
             if isinstance(v, float) and not math.isfinite(v):
                 return None
@@ -102,12 +169,24 @@ class ValidationReport:
         return json.dumps(clean(self.to_dict()), indent=1)
 
     def save(self, path) -> None:
-        """Write :meth:`to_json` to ``path``."""
+        """Write :meth:`to_json` to ``path``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file, overwritten.
+        """
         with open(path, "w") as f:
             f.write(self.to_json() + "\n")
 
     def to_csv(self, path) -> None:
-        """Write the rows as CSV (one header line; the settings are in :meth:`save`)."""
+        """Write the rows as CSV (one header line; the settings are in :meth:`save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file, overwritten; one column per :class:`ValidationRow` field.
+        """
         names = list(ValidationRow.__dataclass_fields__)
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
@@ -119,7 +198,12 @@ class ValidationReport:
         """Theory (lines) against simulation (points, error bars = t* SE), one panel per quantity.
 
         A 2 x 3 grid: q, c, chi1, g_E, kappa2 and a sixth panel with every row's
-        z / t* (a row fails above 1).  Failed rows are circled in red.  Returns the Figure.
+        z / t* (a row fails above 1).  Failed rows are circled in red.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The new figure.
         """
         import matplotlib.pyplot as plt
         from matplotlib.lines import Line2D

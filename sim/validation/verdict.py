@@ -68,6 +68,12 @@ class ValidationRow:
 
     Attributes
     ----------
+    quantity : str
+        One of ``QUANTITIES``.
+    condition : str
+        The input condition, e.g. "q1=q*" or "c1=0.500".
+    layer : int
+        The layer l compared.
     theory, simulation : float
         Mean-field prediction and mean over networks of the per-network estimates.
     spread : float
@@ -108,7 +114,26 @@ class ValidationRow:
 
 
 def t_quantiles(alpha: float, n_rows: int, n_seeds: int) -> tuple[float, float, float]:
-    """(Sidak per-row level, two-sided t quantile at it, one-sided t quantile at POWER), dof n_seeds - 1."""
+    """Quantiles of the per-row test (module docstring), with n_seeds - 1 degrees of freedom.
+
+    Parameters
+    ----------
+    alpha : float
+        Family-wise false-alarm rate.
+    n_rows : int
+        R, the number of rows in the report (values < 1 count as 1).
+    n_seeds : int
+        Number of networks, >= 2 for finite quantiles.
+
+    Returns
+    -------
+    alpha_row : float
+        Sidak per-row level 1 - (1 - alpha)^(1 / R).
+    t_crit : float
+        t*, the two-sided Student-t quantile at ``alpha_row``.
+    t_power : float
+        The one-sided Student-t quantile at ``POWER``.
+    """
     from scipy import stats
 
     alpha_row = -math.expm1(math.log1p(-alpha) / max(n_rows, 1))
@@ -127,7 +152,24 @@ class Comparison(NamedTuple):
 
 
 def judge(comparison: Comparison, width: int, t_crit: float, t_power: float) -> ValidationRow:
-    """The row's test: z = max(0, |mean - theory| - b) / SE against t* (see the module docstring)."""
+    """The row's test: z = max(0, |mean - theory| - b) / SE against t* (see the module docstring).
+
+    Parameters
+    ----------
+    comparison : Comparison
+        The theory's value and the per-network estimates (at least 2 for a finite SE).
+    width : int
+        N, for the bias allowance b = (B0 + B1 (l - 2)) / N.
+    t_crit : float
+        t*, from :func:`t_quantiles`.
+    t_power : float
+        The power quantile, from :func:`t_quantiles`.
+
+    Returns
+    -------
+    ValidationRow
+        The statistics and the verdict ``passed = z <= t*``.
+    """
     quantity, condition, layer, theory, estimates = comparison
     est = np.asarray(estimates, dtype=np.float64)
     n = len(est)
