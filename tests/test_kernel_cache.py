@@ -90,7 +90,8 @@ def test_cache_command_info_and_clear(tmp_path, monkeypatch, capsys):
              _touch(tmp_path / "kernels" / "__pycache__" / f"nl_abcd_{kernels._TEMPLATE_HASH}.f-1.py311.nbc")]
     assert cli.main(["cache", "info"]) == 0
     out = capsys.readouterr().out
-    assert str(tmp_path / "kernels") in out and "1 compiled nonlinearities, 1 of older versions, 3 files" in out
+    assert str(tmp_path / "kernels") in out and "1 of older versions, 3 files" in out
+    assert "1 compiled modules" in out and "machinery not compiled yet (meanfield cache build)" in out
     assert cli.main(["cache", "clear"]) == 0
     assert "removed 3 files" in capsys.readouterr().out and not any(p.exists() for p in files)
 
@@ -181,3 +182,40 @@ def test_point_works_with_an_unwritable_home(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "warning" in lines[0] and "not writable" in lines[0], r.stderr
+
+
+def test_cache_build_compiles_every_entry_point_so_that_a_new_phi_compiles_only_its_callbacks(capsys):
+    """After ``meanfield cache build`` (in the default cache, shared with the rest of the suite), the
+    public computations of a phi never seen before, smooth or kinked, compile nothing in the
+    machinery: the build called every kernel Python calls with its callers' argument types."""
+    import numba.core.event as event
+
+    import meanfield as mf
+    from meanfield.kernels import warmup
+
+    assert cli.main(["cache", "build", "--processes", "1"]) == 0
+    assert "compiled the quadrature machinery (14 kernels" in capsys.readouterr().out
+    assert kernels.machinery_built() and len(warmup.ENTRY_POINTS) == 14
+
+    compiled = []
+
+    class Record(event.Listener):
+        def on_start(self, ev):
+            compiled.append(getattr(ev.data["dispatcher"], "__name__", "?"))
+
+        def on_end(self, ev):
+            pass
+
+    listener = Record()
+    event.register("numba:compile", listener)
+    try:
+        for spec, sw in (("tanh(x) + sin(x)/5", 1.6), ("Max(0, x) + tanh(x)/4", 1.2)):   # smooth; kink at 0
+            m = mf.MeanField(spec, sw, 0.3)
+            m.q_star(), m.chi1(), m.c_star(), m.chi_c(0.4), m.correlation_map(0.3), m.length_map(2.0)
+            m.fixed_points(), m.convergence_depth()
+            mf.phase_diagram(spec, [0.8, sw, 2.4], [0.0, 0.3])
+            mf.phase_diagram(spec, [sw], [0.3], rtol=1e-13)
+            mf.critical_points(spec, 0.2)
+    finally:
+        event.unregister("numba:compile", listener)
+    assert compiled == []

@@ -385,6 +385,20 @@ class BoundKernels:
         return value
 
 
+def _built_marker() -> pathlib.Path:
+    return cache_dir() / f"nl_{MACHINERY}_{_template()[1]}.built"
+
+
+def machinery_built() -> bool:
+    """Whether :func:`meanfield.kernels.warmup.build` has compiled this version's machinery into the cache."""
+    return _built_marker().exists()
+
+
+def mark_machinery_built() -> None:
+    """Record that every entry point of this version's machinery is in the cache."""
+    _built_marker().touch()
+
+
 def machinery() -> types.ModuleType:
     """The machinery module (compiled once per installation, then loaded from the disk cache)."""
     return _loaded(MACHINERY) or _load(MACHINERY, machinery_source(), "the quadrature machinery")
