@@ -1,13 +1,22 @@
-"""Compiled quadrature kernels, one module per nonlinearity, cached on disk.
+"""Compiled quadrature kernels: one machinery for every phi, and a small module per phi, cached on disk.
 
-The symbolic layer hands over scalar Python for phi and its first three derivatives, and
-the kink locations (:meth:`meanfield.Nonlinearity.scalar_code`).  They are written,
-followed by the algorithms of :mod:`meanfield.kernels.fragments` (real modules written
-against a stand-in phi; their imports of it and of each other are dropped), to a module in
-the cache directory (``$MEANFIELD_CACHE_DIR``, default ``~/.cache/meanfield``), which is
-imported and compiled by Numba with ``cache=True``: a second process reuses the machine
-code.  The file is only rewritten when its content changes, so Numba's cache stays valid.
-Python code reaches the compiled functions through :class:`meanfield.kernels.facade.Kernels`.
+Two kinds of generated module live in the cache directory (``$MEANFIELD_CACHE_DIR/kernels``,
+default ``~/.cache/meanfield/kernels``), imported and compiled by Numba with ``cache=True`` so
+that later processes reuse the machine code:
+
+* the **machinery** (:func:`machinery_source`): the algorithms of
+  :mod:`meanfield.kernels.fragments` concatenated (real modules; their imports of each other
+  are dropped).  Every kernel takes the nonlinearity as its first argument ``P``, a
+  :class:`meanfield.codes.PhiCode` holding the addresses of phi's compiled functions, so the
+  machinery has one type signature for all phi and compiles once per installation (lazily,
+  kernel by kernel, or all at once by ``meanfield cache build``: :mod:`.warmup`);
+* one module **per phi** (:func:`module_source`): phi and its first three derivatives as
+  printed by sympy (:meth:`meanfield.Nonlinearity.scalar_code`), compiled as C callbacks, and
+  the kinks.  This is all that compiles for a new nonlinearity (about half a second).
+
+A file is only rewritten when its content changes, so Numba's cache stays valid.  Python code
+reaches the kernels through :class:`BoundKernels` (the machinery with one phi bound) and the
+typed facade :class:`meanfield.quadrature.Kernels`.
 
 Robustness: a cache directory that cannot be written (read-only ``$HOME`` or
 ``$MEANFIELD_CACHE_DIR``) is replaced by a temporary directory for this process, with

@@ -1,14 +1,16 @@
 """The algorithms of the compiled kernels, one module per method of docs/derivations.md Sec. 7.
 
-Each fragment is a real module written against a stand-in phi (:mod:`._phi_stub`); the kernel
-module of a nonlinearity (:func:`meanfield.kernels.module_source`) is its phi, printed by sympy,
-followed by the fragments' sources in the order of :data:`ORDER` with their imports of the stub,
-of :mod:`meanfield.codes` and of each other removed.  Numba compiles and caches that one file,
-so every phi gets its own machine code.
+Each fragment is a real module.  Every kernel takes the nonlinearity as its first argument ``P``
+(a :class:`meanfield.codes.PhiCode`) and calls phi through it (:mod:`.phi_call`), so the fragments
+compile once for every phi: the machinery module (:func:`meanfield.kernels.machinery_source`) is
+their sources in the order of :data:`ORDER` with their imports of :mod:`meanfield.codes` and of
+each other removed.  Tests run each fragment on its own with a stand-in cubic phi
+(:mod:`._phi_stub`, bound by :class:`meanfield.kernels.BoundKernels`).
 
 =============  ==================================================================
 fragment       method (docs/derivations.md Sec. 7)
 =============  ==================================================================
+phi_call       calling phi and its derivatives through the addresses in P
 integrands     the integrands g of E[g(m + s z)], rotated inner rule included
 gk15           1: globally adaptive Gauss-Kronrod (7/15) in one dimension
 taylor_gap     4: the gap 1 - c' near c = 1 by its certified expansion
