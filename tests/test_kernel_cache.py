@@ -105,19 +105,31 @@ _TINY = textwrap.dedent("""
 """)
 
 
-def test_compile_progress_reports_compilation_once(tmp_path, monkeypatch, fresh_fallback):
+def test_compile_progress_reports_each_compilation_once(tmp_path, monkeypatch, fresh_fallback):
+    """A phi's callbacks report their compilation once, in one line; the machinery's kernels report theirs
+    as compiled once per installation (a stand-in machinery module here, in a temporary cache)."""
     monkeypatch.setenv("MEANFIELD_CACHE_DIR", str(tmp_path))
     stream = io.StringIO()
     listener = kernels.enable_compile_progress(stream)
+    names = [f"meanfield_kernels_00000000c0ffee00_{kernels._TEMPLATE_HASH}",
+             f"meanfield_kernels_{kernels.MACHINERY}_{kernels._TEMPLATE_HASH}"]
+    saved = sys.modules.pop(names[1], None)
     try:
-        module = kernels._load("00000000c0ffee00", _TINY, "2*x (test)")
+        phi = kernels._load("00000000c0ffee00", kernels.module_source(Nonlinearity("2*x")), "2*x (test)")
+        assert phi.PHI.n_kinks == 0 and phi.phi.ctypes(3.0) == 6.0
+        module = kernels._load(kernels.MACHINERY, _TINY, "stand-in machinery")
         assert module.double(3.0) == 6.0
         assert module.double(4.0) == 8.0          # compiled already: no second report
     finally:
         kernels.disable_compile_progress(listener)
-        del sys.modules[f"meanfield_kernels_00000000c0ffee00_{kernels._TEMPLATE_HASH}"]
+        for name in names:
+            sys.modules.pop(name, None)
+        if saved is not None:
+            sys.modules[names[1]] = saved
     text = stream.getvalue()
-    assert text.count("compiling kernels for phi = 2*x (test) (double; first use, cached afterwards) ...") == 1
+    assert text.count("compiled phi = 2*x (test) and its derivatives (first use, cached afterwards) in ") == 1
+    assert text.count("compiling the quadrature machinery (double; once per installation, shared by every "
+                      "phi) ...") == 1
     assert text.count(" done in ") == 1 and text.endswith(" s\n")
 
 
@@ -126,18 +138,18 @@ def _python(code, env):
 
 
 def test_no_progress_line_when_loading_from_the_disk_cache(tmp_path):
-    """Two processes on one cache directory: the first compiles (and says so), the second loads silently."""
+    """Two processes on one cache directory: the first compiles phi (and says so), the second loads silently."""
     env = dict(os.environ, MEANFIELD_CACHE_DIR=str(tmp_path))
-    code = textwrap.dedent(f"""
-        from meanfield import kernels
+    code = textwrap.dedent("""
+        from meanfield import Nonlinearity, kernels
         kernels.enable_compile_progress()
-        m = kernels._load("00000000c0ffee01", {_TINY!r}, "tiny")
-        assert m.double(1.5) == 3.0
+        m = kernels._load("00000000c0ffee01", kernels.module_source(Nonlinearity("2*x")), "tiny")
+        assert m.phi.ctypes(1.5) == 3.0
     """)
     first, second = _python(code, env), _python(code, env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "compiling kernels for phi = tiny" in first.stderr
-    assert "compiling" not in second.stderr
+    assert "compiled phi = tiny" in first.stderr
+    assert "compil" not in second.stderr
 
 
 @pytest.mark.slow

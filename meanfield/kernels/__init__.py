@@ -345,7 +345,7 @@ class _CompileProgress:
         if ev.kind == PHI_EVENT:
             if ev.is_start:
                 self.phi_start = time.perf_counter()
-            elif ev.data["module"].phi.cache_hits == 0:      # compiled, not loaded from the cache
+            elif getattr(getattr(ev.data["module"], "phi", None), "cache_hits", 1) == 0:   # compiled, not loaded
                 stream.write(f"meanfield: compiled phi = {ev.data['label']} and its derivatives (first use, "
                              f"cached afterwards) in {time.perf_counter() - self.phi_start:.1f} s\n")
                 stream.flush()
