@@ -369,6 +369,10 @@ def _cmd_cache(args) -> int:
         from .kernels import warmup
         if args.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {args.processes}")
+        if kernels.machinery_built():
+            print(f"the quadrature machinery is already compiled in {kernels.cache_dir()} "
+                  f"(`meanfield cache clear` first to compile it afresh)")
+            return 0
         report = warmup.build(args.processes, stream=sys.stderr)
         print(f"compiled the quadrature machinery ({report.entry_points} kernels, {report.processes} "
               f"processes) into {kernels.cache_dir()} in {report.seconds:.1f} s; a new phi now compiles only "
