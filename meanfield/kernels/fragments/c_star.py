@@ -152,9 +152,9 @@ def c_star_and_chi(P, W, T, sw2, q, chi1, rtol):
         The slope of the C-map at c*, sw2 E[phi'(u1) phi'(u2)] (docs/derivations.md eq. D6),
         whose -1/log is the depth scale xi_c (eq. S2).
     status : Status
-        (:class:`meanfield.codes.Status`): Status.OK; Status.NEEDS_NESTED if the nested quadrature must
-        decide (:func:`c_star_nested`), with c_star then the best guess of 1 - c* (0 if none)
-        and NaN for the others.
+        Status.OK, or Status.NEEDS_NESTED if the nested quadrature must decide
+        (:func:`c_star_nested`), with c_star then the best guess of 1 - c* (0 if none) and NaN
+        for the other values (:class:`meanfield.codes.Status`).
     method : Method
         How the result was computed (:class:`meanfield.codes.Method`): ORDERED, SERIES,
         ROTATED, or NESTED (with Status.NEEDS_NESTED).
@@ -228,8 +228,8 @@ def c_star_nested(P, sw2, q, chi1, rtol, guess):
         The slope of the C-map at c*, sw2 E[phi'(u1) phi'(u2)] (docs/derivations.md eq. D6),
         whose -1/log is the depth scale xi_c (eq. S2).
     status : Status
-        (:class:`meanfield.codes.Status`): Status.OK, or the failure of the root search (c* and
-        1 - c* NaN) or of the quadrature of chi_c.
+        Status.OK, or the failure of the root search (c* and 1 - c* NaN) or of the quadrature
+        of chi_c (:class:`meanfield.codes.Status`).
     method : Method
         Method.NESTED (:class:`meanfield.codes.Method`).
     """

@@ -233,10 +233,11 @@ def _tail_negligible(P, kind, m, s, p1, p2, Z, total_abs, tol, atol):
 def expect1w(P, W, kind, m, s, p1, p2, rtol, atol_scale, atol):
     """E[g(m + s z)], z ~ N(0, 1), by globally adaptive Gauss-Kronrod (7/15) in workspace W.
 
-    Method 1 of docs/derivations.md Sec. 7: initial panels at the kinks of phi, the scale points
-    and every 4.5 in z; the panel with the largest error is bisected until the summed QUADPACK
-    estimate is below max(rtol |I|, atol_scale E|g|, atol); the domain |z| <= Z grows from 9
-    while the integrand at its ends is not negligible, up to ZMAX = 45.
+    Method 1 of docs/derivations.md Sec. 7: initial panels at the kinks of phi, u = 0 and the
+    scale points u = +-(1/4 ... 64) mapped to z, and every 4.5 in z; the panel with the largest
+    error is bisected until the summed QUADPACK estimate is below
+    max(rtol |I|, atol_scale E|g|, atol); the domain |z| <= Z grows from 9 while the integrand
+    at its ends is not negligible, up to ZMAX = 45.
 
     Parameters
     ----------
@@ -266,7 +267,8 @@ def expect1w(P, W, kind, m, s, p1, p2, rtol, atol_scale, atol):
     abs_value : float
         E|g(m + s z)|, the scale of the integral.
     status : Status
-        Status.OK; Status.NOT_CONVERGED if MAXPANELS panels did not reach the tolerance;
+        Status.OK; Status.NOT_CONVERGED if the bisection ran out of panels (MAXPANELS) or of
+        floating-point resolution before reaching the tolerance;
         Status.NONFINITE if the integrand is not finite; Status.DIVERGENT if the integrand
         still matters at |z| = ZMAX (:class:`meanfield.codes.Status`).
     """

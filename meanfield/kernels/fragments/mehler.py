@@ -58,8 +58,8 @@ def mehler_gap(S, c, omc):
 def mehler_chi(S, q, c):
     """E[phi'(u1) phi'(u2)] = sum_m m c^(m-1) a_m^2 / q from Mehler's series (Stein's identity).
 
-    The slope of the C-map divided by sw2 (docs/derivations.md eq. D6; at c = 1 the chi1 of
-    Poole et al. 2016, eq. 7); method 3 of docs/derivations.md Sec. 7.
+    Times sw2, the slope of the C-map at c (docs/derivations.md eq. D6), at c = 1 the chi1 of
+    Poole et al. 2016, eq. 7; method 3 of docs/derivations.md Sec. 7.
 
     Parameters
     ----------
