@@ -22,21 +22,25 @@ SIGNATURE = "float64(float64)"
 
 @cfunc(SIGNATURE, cache=True, error_model="numpy")
 def phi(x):
+    """The stand-in phi(x) = 1/4 + x - x^2/2 + x^3/6."""
     return 0.25 + x * (1.0 + x * (-0.5 + x / 6.0))
 
 
 @cfunc(SIGNATURE, cache=True, error_model="numpy")
 def dphi(x):
+    """phi'(x) = 1 - x + x^2/2."""
     return 1.0 + x * (-1.0 + 0.5 * x)
 
 
 @cfunc(SIGNATURE, cache=True, error_model="numpy")
 def d2phi(x):
+    """phi''(x) = x - 1."""
     return -1.0 + x
 
 
 @cfunc(SIGNATURE, cache=True, error_model="numpy")
 def d3phi(x):
+    """phi'''(x) = 1."""
     return 1.0 + 0.0 * math.fabs(x)
 
 

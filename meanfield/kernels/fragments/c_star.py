@@ -111,16 +111,53 @@ MEHLER_ORDERS = (64, 256, 1024)
 
 @njit(cache=True)
 def c_star_and_chi(P, W, T, sw2, q, chi1, rtol):
-    """(c*, 1 - c*, chi_c at c*, status, method) of the C-map at q (Poole eq. 6, Fig. 2C).
+    """The fixed point c* of the C-map at q and its slope chi_c there (Poole et al. 2016, eq. 6,
+    Fig. 2C).
 
-    Ordered phase (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic phase: the Mehler series
-    with N = 64, 256, then 1024 terms; accepted when the certified error of c*,
-    |dD| / (1 - chi_c), is below rtol max(c*, 1 - c*) and that of chi_c (its series
-    bound plus its change over that error of c*) below rtol chi_c.  Otherwise (a slowly
-    converging series: c* near 1, kinks) adaptive quadrature of D to rtol relative, in
-    rotated coordinates for smooth phi, else nested; c* is then good to about
-    rtol (1 - c*) / (1 - chi_c), which near the critical line is rtol in absolute terms.
-    method: 0 ordered, 1 series, 2 nested adaptive, 3 rotated adaptive.
+    Ordered phase (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic phase: the root of
+    D(1 - e) = e, D the gap 1 - c' (docs/derivations.md eq. D5), by the Mehler series
+    (method 3 of docs/derivations.md Sec. 7) with N = 64, 256, then 1024 terms; accepted when
+    the certified error of c*, |dD| / (1 - chi_c), is below rtol max(c*, 1 - c*) and that of
+    chi_c (its series bound plus its change over that error of c*) below rtol chi_c.  Otherwise
+    (a slowly converging series: c* near 1, kinks) adaptive quadrature of D to rtol relative, in
+    rotated coordinates for smooth phi (method 6, rtol >= 1e-11); c* is then good to about
+    rtol (1 - c*) / (1 - chi_c), which near the critical line is rtol in absolute terms.  Where
+    neither serves, the caller finishes with :func:`c_star_nested` (method 2).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    q : float
+        The squared length q11 = q22 = q of both inputs, normally q* (> 0).
+    chi1 : float
+        sw2 E[phi'(sqrt(q) z)^2], the slope of the C-map at c = 1 (Poole et al. 2016, eq. 7).
+    rtol : float
+        Relative tolerance of c* and chi_c.
+
+    Returns
+    -------
+    c_star : float
+        The stable fixed point c* of the C-map.
+    one_minus_c_star : float
+        1 - c*, to full relative accuracy near c* = 1.
+    chi_c : float
+        The slope of the C-map at c*, sw2 E[phi'(u1) phi'(u2)] (docs/derivations.md eq. D6),
+        whose -1/log is the depth scale xi_c (eq. S2).
+    status : Status
+        Status.OK, or Status.NEEDS_NESTED if the nested quadrature must decide
+        (:func:`c_star_nested`), with c_star then the best guess of 1 - c* (0 if none) and NaN
+        for the other values (:class:`meanfield.codes.Status`).
+    method : Method
+        How the result was computed (:class:`meanfield.codes.Method`): ORDERED, SERIES,
+        ROTATED, or NESTED (with Status.NEEDS_NESTED).
     """
     if chi1 <= 1.0:
         return 1.0, 0.0, chi1, Status.OK, Method.ORDERED
@@ -162,7 +199,40 @@ def c_star_and_chi(P, W, T, sw2, q, chi1, rtol):
 def c_star_nested(P, sw2, q, chi1, rtol, guess):
     """c_star_and_chi by nested adaptive quadrature (method 2), where it returned Status.NEEDS_NESTED
     (with its guess of 1 - c* in place of c*).  A separate entry point, so that grids of smooth
-    phi, which rarely need it, do not pay for compiling the two-dimensional quadrature."""
+    phi, which rarely need it, do not pay for compiling the two-dimensional quadrature.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    sw2 : float
+        sigma_w^2, the weight variance.
+    q : float
+        The squared length of both inputs, normally q* (> 0).
+    chi1 : float
+        The slope of the C-map at c = 1 (Poole et al. 2016, eq. 7); returned as chi_c when
+        c* = 1.
+    rtol : float
+        Relative tolerance of the quadrature.
+    guess : float
+        An estimate of 1 - c* (the c_star output of :func:`c_star_and_chi` with
+        Status.NEEDS_NESTED), or 0 for none.
+
+    Returns
+    -------
+    c_star : float
+        The stable fixed point c* of the C-map.
+    one_minus_c_star : float
+        1 - c*, to full relative accuracy near c* = 1.
+    chi_c : float
+        The slope of the C-map at c*, sw2 E[phi'(u1) phi'(u2)] (docs/derivations.md eq. D6),
+        whose -1/log is the depth scale xi_c (eq. S2).
+    status : Status
+        Status.OK, or the failure of the root search (c* and 1 - c* NaN) or of the quadrature
+        of chi_c (:class:`meanfield.codes.Status`).
+    method : Method
+        Method.NESTED (:class:`meanfield.codes.Method`).
+    """
     cs, omc, st = _c_star_search(P, None, True, sw2, q, rtol, guess)
     if st != Status.OK:
         return cs, omc, np.nan, st, Method.NESTED
@@ -174,7 +244,24 @@ def c_star_nested(P, sw2, q, chi1, rtol, guess):
 
 @njit(cache=True, nogil=True)
 def c_star_nested_block(P, sw2, q, chi1, rtol, guess, out, i0, i1):
-    """c_star_nested for points i0..i1-1 into out[i, 0:4] = c*, 1 - c*, chi_c, status."""
+    """c_star_nested for points i0..i1-1 into out[i, NestedField] = c*, 1 - c*, chi_c, status
+    (without the GIL: meanfield.kernels.run_blocks runs blocks in threads).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    sw2, q, chi1, guess : numpy.ndarray of shape (n,)
+        Per point: sigma_w^2, the squared length, chi1 and the guess of 1 - c*, as for
+        :func:`c_star_nested`.
+    rtol : float
+        Relative tolerance.
+    out : numpy.ndarray of shape (n, len(NestedField))
+        Output, in the layout :class:`meanfield.codes.NestedField`; the status as the float of
+        a :class:`meanfield.codes.Status` value.
+    i0, i1 : int
+        The block: points i0..i1-1.
+    """
     for i in range(i0, i1):
         cs, omc, chic, st, _method = c_star_nested(P, sw2[i], q[i], chi1[i], rtol, guess[i])
         out[i, NestedField.C_STAR] = cs

@@ -27,9 +27,34 @@ def critical_roots(P, W, T, sb2, rtol, roots):
     """Every q in [1e-8, 1e8] on the critical line (sigma_w^2 = 1/E[phi'^2],
     sigma_b^2 = q - sigma_w^2 E[phi^2]) with sigma_b^2 = sb2, into roots[0:n], ascending.
 
-    Scans q (8 points per decade, from table T where it serves) for every sign change of
-    g, refined by bracketed secant (Illinois) steps at rtol.  Returns (n, status); the
-    status is Status.NOT_CONVERGED if a refinement did not converge (its root is still listed).
+    chi1 = 1 (Poole et al. 2016, eq. 7) and q = V(q) (eq. 3) at once (docs/derivations.md
+    Sec. 3).  Scans q (8 points per decade, from table T where it serves) for every sign change
+    of g(q) = q - E[phi^2]/E[phi'^2] - sb2, refined by bracketed secant (Illinois) steps at
+    rtol.  Whether each q is a stable fixed point reached from q0 is left to the caller.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sb2 : float
+        sigma_b^2, the bias variance of the points sought.
+    rtol : float
+        Relative tolerance of the moments in the refinement (the scan uses at least 1e-12).
+    roots : numpy.ndarray of shape (CRIT_MAX_ROOTS,)
+        Output: roots[0:n] are the q found; at most roots.size are listed.
+
+    Returns
+    -------
+    n : int
+        Number of roots written.
+    status : Status
+        Status.OK, or Status.NOT_CONVERGED if a refinement did not converge within 200 steps
+        (its root is still listed) (:class:`meanfield.codes.Status`).
     """
     scan_rtol = max(rtol, TAB_USE_RTOL)
     n = 0

@@ -42,7 +42,16 @@ EDGES, FV, PA, PB, PV, PE, PABS = 0, 1, 2, 3, 4, 5, 6   # workspace rows
 
 @njit(cache=True)
 def workspace():
-    """Scratch memory for one adaptive integration (allocated once, reused)."""
+    """Scratch memory for one adaptive integration (allocated once, reused).
+
+    Returns
+    -------
+    numpy.ndarray of shape (7, MAXPANELS)
+        Uninitialised float64 rows: panel edges, the 15 node values, and each panel's ends,
+        value, error and integral of |g| (rows EDGES, FV, PA, PB, PV, PE, PABS).  One workspace
+        serves one integration at a time: a nested integral needs a second one for its inner
+        integrals.
+    """
     return np.empty((7, MAXPANELS))
 
 
@@ -222,10 +231,46 @@ def _tail_negligible(P, kind, m, s, p1, p2, Z, total_abs, tol, atol):
 
 @njit(cache=True)
 def expect1w(P, W, kind, m, s, p1, p2, rtol, atol_scale, atol):
-    """E[g(m + s z)], z ~ N(0,1), using workspace W; returns (value, error, E|g|, status).
+    """E[g(m + s z)], z ~ N(0, 1), by globally adaptive Gauss-Kronrod (7/15) in workspace W.
 
-    p1, p2: parameters of the integrand (see g1).  Converged when the error estimate is below
-    max(rtol |I|, atol_scale E|g|, atol).
+    Method 1 of docs/derivations.md Sec. 7: initial panels at the kinks of phi, u = 0 and the
+    scale points u = +-(1/4 ... 64) mapped to z, and every 4.5 in z; the panel with the largest
+    error is bisected until the summed QUADPACK estimate is below
+    max(rtol |I|, atol_scale E|g|, atol); the domain |z| <= Z grows from 9 while the integrand
+    at its ends is not negligible, up to ZMAX = 45.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace (from :func:`workspace`), overwritten.
+    kind : Kind
+        The integrand g (:class:`meanfield.codes.Kind`, see :func:`g1`).
+    m, s : float
+        Mean and standard deviation of the argument u = m + s z of g (s >= 0; s = sqrt(q)).
+    p1, p2 : float
+        Parameters of the integrand (see :func:`g1`); 0 for the plain kinds.
+    rtol : float
+        Relative tolerance of the result.
+    atol_scale : float
+        Tolerance relative to E|g| (e.g. 1e-15), for integrals that cancel to nearly 0.
+    atol : float
+        Absolute tolerance (0 for none).
+
+    Returns
+    -------
+    value : float
+        The expectation (NaN if the integrand is not finite).
+    error : float
+        QUADPACK's error estimate of ``value`` (inf if the integrand is not finite).
+    abs_value : float
+        E|g(m + s z)|, the scale of the integral.
+    status : Status
+        Status.OK; Status.NOT_CONVERGED if the bisection ran out of panels (MAXPANELS) or of
+        floating-point resolution before reaching the tolerance;
+        Status.NONFINITE if the integrand is not finite; Status.DIVERGENT if the integrand
+        still matters at |z| = ZMAX (:class:`meanfield.codes.Status`).
     """
     Z = Z0
     extra = np.empty(0)
@@ -243,7 +288,31 @@ def expect1w(P, W, kind, m, s, p1, p2, rtol, atol_scale, atol):
 
 @njit(cache=True)
 def expect1(P, kind, m, s, rtol, atol_scale):
-    """E[g(m + s z)], z ~ N(0,1); returns (value, error estimate, status)."""
+    """E[g(m + s z)], z ~ N(0, 1), with its own workspace: :func:`expect1w` without p1, p2, atol.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    kind : Kind
+        The integrand g (:class:`meanfield.codes.Kind`); not the rotated or DIFF2 kinds,
+        whose parameters are 0 here.
+    m, s : float
+        Mean and standard deviation of the argument u = m + s z.
+    rtol : float
+        Relative tolerance.
+    atol_scale : float
+        Tolerance relative to E|g|.
+
+    Returns
+    -------
+    value : float
+        The expectation.
+    error : float
+        Its error estimate.
+    status : Status
+        As for :func:`expect1w` (:class:`meanfield.codes.Status`).
+    """
     v, err, _vabs, status = expect1w(P, workspace(), kind, m, s, 0.0, 0.0, rtol, atol_scale, 0.0)
     return v, err, status
 

@@ -23,11 +23,26 @@ HERMITE_Z = 12.5        # h_n(z) e^{-z^2/4} <= 1, so e^{-z^2/4} < 1e-16 bounds t
 def hermite_coefficients(P, W, q, nmax, coef):
     """a_0..a_nmax of phi(sqrt(q) z) into coef[0:nmax+1] (composite 20-point Gauss-Legendre).
 
-    Panels: the edges of expect1 (kinks, scales 1/sqrt(q)) refined to width
-    <= 12/sqrt(2 nmax + 1), so that h_n (local wavenumber <= sqrt(2n+1)) is resolved.
-    The normalised Hermite recurrence h_{n+1} = (z h_n - sqrt(n) h_{n-1}) / sqrt(n+1)
-    runs over all nodes at once (independent lanes vectorise; one node alone would
-    wait on each step's latency).
+    a_n = E[phi(sqrt(q) z) He_n(z)] / sqrt(n!), the coefficients of Mehler's series (method 3 of
+    docs/derivations.md Sec. 7).  Panels: the edges of expect1 (kinks, scales 1/sqrt(q)) on
+    |z| <= HERMITE_Z = 12.5, refined to width <= 12/sqrt(2 nmax + 1), so that h_n (local
+    wavenumber <= sqrt(2n+1)) is resolved.  The normalised Hermite recurrence
+    h_{n+1} = (z h_n - sqrt(n) h_{n-1}) / sqrt(n+1) runs over all nodes at once (independent
+    lanes vectorise; one node alone would wait on each step's latency).  No error estimate: the
+    callers check the coefficients through Parseval's identity (:func:`mehler_series`).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    q : float
+        The variance of the argument sqrt(q) z (>= 0).
+    nmax : int
+        The highest order N (>= 0).
+    coef : numpy.ndarray of shape (>= nmax + 1,)
+        Output: coef[n] = a_n for n = 0..nmax.
     """
     s = math.sqrt(q)
     none = np.empty(0)

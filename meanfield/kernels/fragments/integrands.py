@@ -14,13 +14,44 @@ from .phi_call import d2phi, d3phi, dphi, phi
 
 @njit(cache=True)
 def worse_status(a, b):
-    """The larger of two statuses (Status members or ints), as an int: Numba has no max of two IntEnums."""
+    """The worse (larger) of two statuses, as an int: Numba has no max of two IntEnums.
+
+    Parameters
+    ----------
+    a, b : Status or int
+        Two statuses (:class:`meanfield.codes.Status` members or their values).
+
+    Returns
+    -------
+    int
+        The larger value; the larger a :class:`~meanfield.codes.Status`, the worse the failure.
+    """
     return max(np.int64(a), np.int64(b))
 
 
 @njit(cache=True)
 def deriv(P, order, u):
-    """phi (Order.PHI) or phi' (Order.DPHI) at u."""
+    """phi (Order.PHI) or phi' (Order.DPHI) at u.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    order : Order
+        Which derivative (:class:`meanfield.codes.Order`).
+    u : float
+        The argument.
+
+    Returns
+    -------
+    float
+        phi(u) or phi'(u).
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not an :class:`~meanfield.codes.Order`.
+    """
     if order == Order.PHI:
         return phi(P, u)
     if order == Order.DPHI:
@@ -30,7 +61,23 @@ def deriv(P, order, u):
 
 @njit(cache=True)
 def kind_of_order(order):
-    """The Kind of the integrand A(u) for A = phi^(order) (inner integrals of E[A(u1) B(u2)])."""
+    """The Kind of the integrand A(u) for A = phi^(order) (inner integrals of E[A(u1) B(u2)]).
+
+    Parameters
+    ----------
+    order : Order
+        Which derivative A is (:class:`meanfield.codes.Order`).
+
+    Returns
+    -------
+    Kind
+        Kind.PHI or Kind.DPHI (:class:`meanfield.codes.Kind`).
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not an :class:`~meanfield.codes.Order`.
+    """
     if order == Order.PHI:
         return Kind.PHI
     if order == Order.DPHI:
@@ -40,7 +87,23 @@ def kind_of_order(order):
 
 @njit(cache=True)
 def square_kind_of_order(order):
-    """The Kind of A(u)^2 for A = phi^(order) (Cauchy-Schwarz scale of E[A(u1) B(u2)])."""
+    """The Kind of A(u)^2 for A = phi^(order) (Cauchy-Schwarz scale of E[A(u1) B(u2)]).
+
+    Parameters
+    ----------
+    order : Order
+        Which derivative A is (:class:`meanfield.codes.Order`).
+
+    Returns
+    -------
+    Kind
+        Kind.PHI2 or Kind.DPHI2 (:class:`meanfield.codes.Kind`).
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not an :class:`~meanfield.codes.Order`.
+    """
     if order == Order.PHI:
         return Kind.PHI2
     if order == Order.DPHI:
@@ -50,12 +113,40 @@ def square_kind_of_order(order):
 
 @njit(cache=True)
 def g1(P, kind, u, z, p1, p2):
-    """One-dimensional integrands g(u).
+    """The one-dimensional integrand g of E[g(m + s z)] at one node (method 1 of docs/derivations.md Sec. 7).
 
-    Kind.PHI2_ZZ is phi^2 (z^2 - 1) (Stein's identity, for dV/dq); Kind.DIFF2 is
-    (phi(u) - p1)^2 (the inner integral of 1 - c, free of cancellation); Kind.ROT_GAP and
-    Kind.ROT_CHI are inner integrals in rotated coordinates (p1 = sb, p2 = tau, see
-    _rotated_inner).  Any other kind raises.
+    Kind.PHI2, DPHI2, D2PHI2, D3PHI2 are the squares of phi and its derivatives; Kind.PHI and
+    Kind.DPHI are phi and phi' (inner integrals of two-dimensional expectations);
+    Kind.PHI2_ZZ is phi^2 (z^2 - 1) (Stein's identity, for dV/dq: docs/derivations.md eq. D4);
+    Kind.DIFF2 is (phi(u) - p1)^2 (the inner integral of 1 - c, free of cancellation: eq. D5);
+    Kind.ROT_GAP and Kind.ROT_CHI are inner integrals in rotated coordinates (method 6; p1 = sb,
+    p2 = tau, see _rotated_inner).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    kind : Kind
+        The integrand (:class:`meanfield.codes.Kind`).
+    u : float
+        The argument m + s z of phi (for the rotated kinds: a).
+    z : float
+        The standard-normal variable z (used by Kind.PHI2_ZZ and the rotated kinds).
+    p1, p2 : float
+        Parameters of the integrand: p1 the value subtracted by Kind.DIFF2; for the rotated
+        kinds p1 the standard deviation sb of b and p2 the absolute tolerance scale tau.
+        Ignored by the other kinds.
+
+    Returns
+    -------
+    float
+        g at this node (without the Gaussian weight); NaN where the two Gauss-Hermite rules of a
+        rotated kind disagree.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not a :class:`~meanfield.codes.Kind`.
     """
     if kind == Kind.PHI2:
         v = phi(P, u)

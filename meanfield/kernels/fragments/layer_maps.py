@@ -17,9 +17,35 @@ from .rotated import expect_rotated
 def layer_point(P, W, T, sw2, sb2, q, c, rtol, out):
     """One layer of the two-input maps at variances q11 = q22 = q and correlation c.
 
-    out[LayerField] = q' (eq. 3), c' = q12'/q' (eq. 5), chi_c = sw2 E[phi'(u1) phi'(u2)], status.
-    Mehler series when its certified error is below rtol, else adaptive quadrature
-    (rotated coordinates for smooth phi and c > 0, else nested).
+    out[LayerField] = q' (Poole et al. 2016, eq. 3), c' = q12'/q' (eqs. 5, 6),
+    chi_c = sw2 E[phi'(u1) phi'(u2)] (the slope of the C-map at c, docs/derivations.md eq. D6),
+    status.  Mehler series (method 3 of docs/derivations.md Sec. 7) when its certified error is
+    below rtol, else adaptive quadrature (rotated coordinates, method 6, for smooth phi and
+    c > 0; else nested, method 2).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    q : float
+        The squared length of both inputs (> 0).
+    c : float
+        Their correlation, in [-1, 1].
+    rtol : float
+        Relative tolerance.
+    out : numpy.ndarray of shape (len(LayerField),)
+        Output, in the layout :class:`meanfield.codes.LayerField`; the status as the float of a
+        :class:`meanfield.codes.Status` value (C and CHI_C left as they were if the length map
+        failed).
     """
     qn, _e, st = length_map(P, W, T, sw2, sb2, q, rtol)
     out[LayerField.Q] = qn
@@ -57,7 +83,25 @@ def layer_point(P, W, T, sw2, sb2, q, c, rtol, out):
 
 @njit(cache=True, nogil=True)
 def layer_block(P, T, sw2, sb2, q, c, rtol, out, i0, i1):
-    """layer_point at points i0..i1-1 into out[i, LayerField] (without the GIL, as phase_block)."""
+    """layer_point at points i0..i1-1 into out[i, LayerField] (without the GIL, as phase_block).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2, sb2, q, c : numpy.ndarray of shape (n,)
+        Per point: sigma_w^2, sigma_b^2, the squared length and the correlation, as for
+        :func:`layer_point`.
+    rtol : float
+        Relative tolerance.
+    out : numpy.ndarray of shape (n, len(LayerField))
+        Output, in the layout :class:`meanfield.codes.LayerField`.
+    i0, i1 : int
+        The block: points i0..i1-1 (:func:`meanfield.kernels.run_blocks`).
+    """
     W = workspace()
     for i in range(i0, i1):
         layer_point(P, W, T, sw2[i], sb2[i], q[i], c[i], rtol, out[i])

@@ -134,9 +134,42 @@ def _expect2_independent(P, W, kind_a, kind_b, diff, q11, q22, rtol):
 def expect2(P, kind_a, kind_b, diff, q11, q22, c, omc, rtol):
     """E[A(u1) B(u2)] (or E[(phi(u1)-phi(u2))^2]/2 if diff) for u ~ N(0, [[q11, r], [r, q22]]).
 
-    r = c sqrt(q11 q22); ``omc`` = 1 - c supplied separately so that the
-    conditional width sqrt(q22 (1-c)(1+c)) keeps full relative accuracy near c = 1.
-    Returns (value, error estimate, status).
+    Method 2 of docs/derivations.md Sec. 7, the integral of Poole et al. 2016, eq. (5) with
+    u1 = sqrt(q11) z1, u2 = sqrt(q22) (c z1 + sqrt(1 - c^2) z2), r = c sqrt(q11 q22): adaptive
+    GK15 in z1, each node's inner integral over u2 | u1 adaptive to a 10 times tighter tolerance
+    and its error added to the outer panel's.  At c = 0 it factorises into one-dimensional
+    integrals.  In difference mode at q11 = q22 and 1 - c < 1e-3, for phi whose third derivative
+    has no Dirac delta, the certified expansion of method 4 is tried first.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    kind_a, kind_b : Order
+        A = phi^(kind_a), B = phi^(kind_b) (:class:`meanfield.codes.Order`); ignored if ``diff``.
+    diff : numpy.bool_
+        GAP (True): the gap E[(phi(u1) - phi(u2))^2]/2 (docs/derivations.md eq. D5), integrated
+        as such, never as a difference; PRODUCT (False): E[A(u1) B(u2)].
+    q11, q22 : float
+        Variances of u1 and u2 (>= 0).
+    c : float
+        Correlation of u1 and u2, in [-1, 1].
+    omc : float
+        1 - c, passed separately so that the conditional width sqrt(q22 (1-c)(1+c)) keeps full
+        relative accuracy near c = 1.
+    rtol : float
+        Relative tolerance.
+
+    Returns
+    -------
+    value : float
+        The expectation (NaN if the integrand is not finite).
+    error : float
+        Its error estimate (outer QUADPACK estimate plus the inner ones), or the certified bound
+        of method 4.
+    status : Status
+        The worst status of all integrals (:class:`meanfield.codes.Status`): Status.OK,
+        NOT_CONVERGED, NONFINITE or DIVERGENT.
     """
     Wo = workspace()
     Wi = workspace()

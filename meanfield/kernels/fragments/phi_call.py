@@ -26,23 +26,75 @@ def _call_c(typingctx, address, x):
 
 @njit(cache=True)
 def phi(P, x):
-    """phi(x) of the nonlinearity P."""
+    """phi(x) of the nonlinearity P, called through the address ``P.phi``.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        phi(x).
+    """
     return _call_c(P.phi, x)
 
 
 @njit(cache=True)
 def dphi(P, x):
-    """phi'(x)."""
+    """phi'(x) of the nonlinearity P, called through the address ``P.dphi``.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        phi'(x).
+    """
     return _call_c(P.dphi, x)
 
 
 @njit(cache=True)
 def d2phi(P, x):
-    """phi''(x) (its regular part where phi' jumps)."""
+    """phi''(x) of the nonlinearity P, called through the address ``P.d2phi``.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        phi''(x); where phi' jumps, its regular part (the Dirac delta is left out).
+    """
     return _call_c(P.d2phi, x)
 
 
 @njit(cache=True)
 def d3phi(P, x):
-    """phi'''(x) (its regular part)."""
+    """phi'''(x) of the nonlinearity P, called through the address ``P.d3phi``.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        phi'''(x), its regular part (Dirac deltas, if any, are left out; ``P.smooth3`` says whether there are any).
+    """
     return _call_c(P.d3phi, x)

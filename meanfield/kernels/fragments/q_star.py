@@ -17,14 +17,70 @@ V_ROUNDING = 2e-15   # relative rounding floor added to V's error bound when cer
 
 @njit(cache=True)
 def length_map(P, W, T, sw2, sb2, q, rtol):
-    """V(q) = sw2 E[phi(sqrt(q) z)^2] + sb2 (Poole eq. 3); returns (V, error bound, status)."""
+    """The length map V(q) = sw2 E[phi(sqrt(q) z)^2] + sb2 (Poole et al. 2016, eq. 3).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    q : float
+        The squared length q^(l-1) (>= 0).
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    value : float
+        V(q) = q^l.
+    error : float
+        Its error bound, sw2 times that of E[phi^2].
+    status : Status
+        Status of the moment (:class:`meanfield.codes.Status`).
+    """
     v, e, st = moment(P, W, T, Moment.PHI2, q, rtol)
     return sw2 * v + sb2, sw2 * e, st
 
 
 @njit(cache=True)
 def length_map_slope(P, W, T, sw2, q, rtol):
-    """dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) (Stein's identity; valid at kinks too)."""
+    """Slope of the length map, dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q).
+
+    docs/derivations.md eq. D4 (Stein's identity applied to Poole et al. 2016, eq. 3), exact at
+    kinks too; at q = 0 it is sw2 phi'(0)^2.  At q* it gives the depth scale xi_q (Schoenholz et
+    al. 2017, eq. S1 of docs/derivations.md).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    q : float
+        The squared length (>= 0).
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    slope : float
+        dV/dq at q.
+    status : Status
+        Status of the moment (:class:`meanfield.codes.Status`).
+    """
     if q == 0.0:
         d = dphi(P, 0.0)
         return sw2 * d * d, Status.OK
@@ -72,11 +128,44 @@ def _step_down(q, f):
 
 @njit(cache=True)
 def q_star(P, W, T, sw2, sb2, q0, rtol):
-    """Fixed point of the length map reached by iterating from q0; returns (q*, status).
+    """The fixed point q* = V(q*) of the length map (Poole et al. 2016, eq. 3) reached by iterating
+    from q0.
 
-    When table T served q*, its error there, dV / |1 - V'(q*)|, must be below rtol q*;
-    otherwise (a nearly marginal map, e.g. q* ~ 1e14 where V(q) - q ~ 1) the search is
-    repeated with quadrature alone.
+    The orbit moves monotonically towards the nearest fixed point in the direction of
+    V(q0) - q0: bracketed by probes whose sign of V(q) - q is certified, then refined by
+    :func:`refine_fixed_point`.  When table T served q*, its error there, dV / |1 - V'(q*)|,
+    must be below rtol q*; otherwise (a nearly marginal map, e.g. q* ~ 1e14 where
+    V(q) - q ~ 1) the search is repeated with quadrature alone (docs/derivations.md Sec. 7,
+    method 5).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    q0 : float
+        The starting squared length q^1 (> 0).
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    q_star : float
+        The fixed point; for Status.Q_UNRESOLVED the largest q up to which V(q) > q is
+        certified; inf for Status.Q_DIVERGES; 0 for Status.Q_ZERO; NaN on a quadrature failure.
+    status : Status
+        Status.OK; Status.Q_DIVERGES (q grows past 1e15 with V(q) > q certified all the way);
+        Status.Q_UNRESOLVED (V(q) > q certified up to the returned q, unresolved above);
+        Status.Q_ZERO (sb2 = 0 and the orbit goes to 0); Status.NOT_CONVERGED; or a
+        quadrature failure (:class:`meanfield.codes.Status`).
     """
     qs, st = _q_star_search(P, W, T, sw2, sb2, q0, rtol)
     if st != Status.OK or tab_locate(T.moments, qs, rtol)[0] < 0:
@@ -152,7 +241,35 @@ def _q_star_search(P, W, T, sw2, sb2, q0, rtol):
 def refine_fixed_point(P, W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
     """The fixed point of V in the bracket [lo, hi] where F = V(q) - q changes sign (F(lo) = f_lo,
     F(hi) = f_hi): bracketed secant (Illinois) steps, one integral per step, to 4e-16 relative.
-    Returns (q, status)."""
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    lo, hi : float
+        The bracket, lo < hi.
+    f_lo, f_hi : float
+        F(lo) and F(hi), of opposite signs (or one of them 0).
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    q : float
+        The fixed point (NaN on a quadrature failure).
+    status : Status
+        Status.OK; Status.NOT_CONVERGED after 200 steps; or the quadrature's failure
+        (:class:`meanfield.codes.Status`).
+    """
     if f_lo == 0.0:
         return lo, Status.OK
     if f_hi == 0.0:
@@ -175,8 +292,36 @@ def refine_fixed_point(P, W, T, sw2, sb2, lo, f_lo, hi, f_hi, rtol):
 
 @njit(cache=True)
 def fixed_point_between(P, W, T, sw2, sb2, lo, hi, rtol):
-    """The fixed point of V between lo and hi, where V(q) - q changes sign (refine_fixed_point);
-    Status.NOT_CONVERGED if it does not change sign there."""
+    """The fixed point of V (Poole et al. 2016, eq. 3) between lo and hi, where V(q) - q changes
+    sign (:func:`refine_fixed_point`).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    lo, hi : float
+        The interval, lo < hi.
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    q : float
+        The fixed point (NaN on failure).
+    status : Status
+        Status.OK; Status.NOT_CONVERGED if V(q) - q does not change sign on [lo, hi] or the
+        refinement did not converge; or the quadrature's failure
+        (:class:`meanfield.codes.Status`).
+    """
     f_lo, _e, st = length_map(P, W, T, sw2, sb2, lo, rtol)
     if st != Status.OK:
         return np.nan, st
@@ -194,7 +339,26 @@ def fixed_point_between(P, W, T, sw2, sb2, lo, hi, rtol):
 def stable_below_block(P, T, sw2, sb2, q0, rtol, flag, k0, k1):
     """flag[k] = 1 where V(q) < q (certified) somewhere on the scan q0 / SCAN_STEP^j > 1e-10 at
     (sw2[k], sb2[k]): for a point whose orbit from q0 diverges, a stable fixed point lies below q0
-    (the orbit from a smaller q0 stops there).  Blocks as phase_block."""
+    (the orbit from a smaller q0 stops there; Status.Q_DIVERGES_FROM_Q0).  Blocks as phase_block.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2, sb2 : numpy.ndarray of shape (n,)
+        sigma_w^2 and sigma_b^2 of each point.
+    q0 : float
+        The starting squared length from which the orbits diverged.
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+    flag : numpy.ndarray of int, shape (n,)
+        Output: 1 where a certified V(q) < q lies below q0, else 0.
+    k0, k1 : int
+        The block: points k0..k1-1 (:func:`meanfield.kernels.run_blocks`).
+    """
     W = workspace()
     for k in range(k0, k1):
         flag[k] = 0
@@ -209,7 +373,40 @@ def stable_below_block(P, T, sw2, sb2, q0, rtol, flag, k0, k1):
 
 @njit(cache=True)
 def convergence_depth(P, W, T, sw2, sb2, q0, qs, tol, max_depth, rtol):
-    """Layers until |q^l - q*| <= tol q* starting from q^1 = q0 (Poole Fig. 1D)."""
+    """Layers until |q^l - q*| <= tol q* starting from q^1 = q0 (Poole et al. 2016, Fig. 1D).
+
+    Iterates the length map (eq. 3) from q0 and counts its applications.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    sw2 : float
+        sigma_w^2, the weight variance.
+    sb2 : float
+        sigma_b^2, the bias variance.
+    q0 : float
+        The starting squared length q^1.
+    qs : float
+        The fixed point q* (from :func:`q_star`).
+    tol : float
+        Relative distance from q* counted as converged (0.01 in Poole Fig. 1D).
+    max_depth : int
+        Most layers to try.
+    rtol : float
+        Relative tolerance of the integrals (a table serves rtol >= 1e-12).
+
+    Returns
+    -------
+    int
+        Number of applications of V until q is within tol q* of q* (0 if q0 already is); -1 if
+        not within max_depth layers or if a quadrature fails.
+    """
     q = q0
     for layer in range(1, max_depth + 1):
         if abs(q - qs) <= tol * qs:

@@ -40,7 +40,23 @@ TAB_HERMITE = 256   # 0 (no Hermite part) for phi with kinks: see meanfield.kern
 
 @njit(cache=True)
 def moment_kind(row):
-    """The integrand Kind of table row ``row`` (a Moment)."""
+    """The integrand Kind of table row ``row`` (a Moment).
+
+    Parameters
+    ----------
+    row : Moment
+        A row of a table's moments part (:class:`meanfield.codes.Moment`).
+
+    Returns
+    -------
+    Kind
+        Kind.PHI2, DPHI2, D2PHI2 or PHI2_ZZ (:class:`meanfield.codes.Kind`).
+
+    Raises
+    ------
+    ValueError
+        If ``row`` is not a :class:`~meanfield.codes.Moment`.
+    """
     if row == Moment.PHI2:
         return Kind.PHI2
     if row == Moment.DPHI2:
@@ -54,8 +70,32 @@ def moment_kind(row):
 
 @njit(cache=True)
 def tab_sample(P, q, hermite, vals, scales):
-    """One table row at q (moments, or Hermite coefficients if ``hermite``) into vals,
-    with the scale of each entry; returns a status."""
+    """The tabulated functions at one q (moments, or Hermite coefficients if ``hermite``) into vals,
+    with the scale of each entry.
+
+    Moments: the four E[g(sqrt(q) z)] of :class:`meanfield.codes.Moment` at rtol 1e-14, scale
+    E|g|.  Hermite coefficients: a_0..a_{vals.size-1} (:func:`hermite_coefficients`), each with
+    scale sqrt(E[phi^2]).  Method 5 of docs/derivations.md Sec. 7.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    q : float
+        The variance (> 0).
+    hermite : bool
+        Sample the Hermite part rather than the moments part.
+    vals : numpy.ndarray of shape (rows,)
+        Output: the values (rows = len(Moment) for the moments).
+    scales : numpy.ndarray of shape (rows,)
+        Output: the scale of each value, to which table tolerances are relative.
+
+    Returns
+    -------
+    Status
+        Status.OK, or the failure of a quadrature (:class:`meanfield.codes.Status`; NONFINITE
+        if a value is not finite); vals and scales are then incomplete.
+    """
     W = workspace()
     s = math.sqrt(q)
     if hermite:
@@ -77,15 +117,54 @@ def tab_sample(P, q, hermite, vals, scales):
 
 @njit(cache=True, nogil=True)
 def tab_sample_block(P, q, hermite, vals, scales, status, i0, i1):
-    """tab_sample at q[i0:i1] (without the GIL: meanfield.kernels.run_blocks runs blocks in threads)."""
+    """tab_sample at q[i0:i1] (without the GIL: meanfield.kernels.run_blocks runs blocks in threads).
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    q : numpy.ndarray of shape (n,)
+        The variances to sample.
+    hermite : bool
+        Sample the Hermite part rather than the moments part.
+    vals : numpy.ndarray of shape (n, rows)
+        Output: vals[i] as :func:`tab_sample` writes it.
+    scales : numpy.ndarray of shape (n, rows)
+        Output: the scale of each value.
+    status : numpy.ndarray of int64, shape (n,)
+        Output: status[i], the value of a :class:`meanfield.codes.Status`.
+    i0, i1 : int
+        The block: indices i0..i1-1 (:func:`meanfield.kernels.run_blocks`).
+    """
     for i in range(i0, i1):
         status[i] = np.int64(tab_sample(P, q[i], hermite, vals[i], scales[i]))
 
 
 @njit(cache=True)
 def tab_locate(T, q, rtol):
-    """(panel, x in [-1, 1], relative error bound) of q in table part T = (edges, err, coef),
-    or (-1, 0, inf) when T does not serve q at this rtol."""
+    """Where q lies in table part T = (edges, err, coef), or (-1, 0, inf) when T does not serve q.
+
+    T does not serve q when rtol < TAB_USE_RTOL = 1e-12, q <= 0, t = ln q lies outside the
+    table, or its panel was not tabulated (err inf).
+
+    Parameters
+    ----------
+    T : TablePart
+        One part of a table (:class:`meanfield.codes.TablePart`), e.g. ``Table.moments``.
+    q : float
+        The variance.
+    rtol : float
+        The caller's relative tolerance.
+
+    Returns
+    -------
+    panel : int
+        Index of the panel holding ln q, or -1.
+    x : float
+        ln q mapped to [-1, 1] on that panel (0 if none).
+    err : float
+        The panel's relative error bound, relative to each row's scale (inf if none).
+    """
     edges, err, _coef = T
     n = edges.size - 1
     if rtol < TAB_USE_RTOL or not q > 0.0:
@@ -110,7 +189,21 @@ def tab_locate(T, q, rtol):
 
 @njit(cache=True)
 def tab_values(T, p, x, r0, r1, out):
-    """Rows r0..r1-1 of table part T on panel p at x into out[0:r1-r0] (sum_k c_k T_k(x))."""
+    """Rows r0..r1-1 of table part T on panel p at x into out[0:r1-r0] (sum_k c_k T_k(x)).
+
+    Parameters
+    ----------
+    T : TablePart
+        One part of a table (:class:`meanfield.codes.TablePart`).
+    p : int
+        The panel (from :func:`tab_locate`).
+    x : float
+        The point on the panel, in [-1, 1].
+    r0, r1 : int
+        The rows to evaluate, r0..r1-1.
+    out : numpy.ndarray of shape (>= r1 - r0,)
+        Output: the Chebyshev interpolants of degree TAB_DEG at x.
+    """
     coef = T.coef
     m = r1 - r0
     t0 = 1.0
@@ -129,8 +222,36 @@ def tab_values(T, p, x, r0, r1, out):
 def moment(P, W, T, row, q, rtol):
     """E[g(sqrt(q) z)] for g = moment_kind(row): from T where it serves q, else by quadrature.
 
-    Returns (value, error bound, status); the error is relative to E|g|, which for the
-    positive rows (phi^2, phi'^2, phi''^2) is the value itself.
+    The moments of the length map (Poole et al. 2016, eq. 3), chi1 (eq. 7), chi2 (eq. 9) and the
+    slope of the length map (docs/derivations.md eq. D4); the table is method 5, the quadrature
+    method 1 of docs/derivations.md Sec. 7.
+
+    Parameters
+    ----------
+    P : PhiCode
+        The nonlinearity (see :class:`meanfield.codes.PhiCode`).
+    W : numpy.ndarray of shape (7, MAXPANELS)
+        Workspace of gk15 (from :func:`workspace`), overwritten.
+    T : Table
+        Chebyshev tables of phi (:class:`meanfield.codes.Table`), or :func:`no_table` to integrate
+        directly.
+    row : Moment
+        Which moment (:class:`meanfield.codes.Moment`).
+    q : float
+        The variance (>= 0).
+    rtol : float
+        Relative tolerance (a table serves only rtol >= TAB_USE_RTOL).
+
+    Returns
+    -------
+    value : float
+        The moment.
+    error : float
+        Its absolute error: from a table, the panel's relative bound times abs(value) (the table
+        bound is relative to E|g|, which for the positive rows phi^2, phi'^2, phi''^2 is the
+        value itself); from quadrature, the error estimate.
+    status : Status
+        Status.OK from a table, else the quadrature's (:class:`meanfield.codes.Status`).
     """
     p, x, err = tab_locate(T.moments, q, rtol)
     if p >= 0:
@@ -143,7 +264,14 @@ def moment(P, W, T, row, q, rtol):
 
 @njit(cache=True)
 def no_table():
-    """A table that serves nothing (the kernels' form of tables.empty_table)."""
+    """A table that serves nothing (the kernels' form of tables.empty_table).
+
+    Returns
+    -------
+    Table
+        A :class:`meanfield.codes.Table` whose one panel spans no q (edges inf) and has no rows,
+        so every lookup falls back to quadrature.
+    """
     part = TablePart(np.full(2, np.inf), np.full(1, np.inf), np.zeros((1, TAB_DEG + 1, 0)))
     return Table(part, part)
 
