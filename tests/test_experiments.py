@@ -258,6 +258,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys, kw, message):
     assert not list(tmp_path.iterdir())
 
 
+def test_cli_failing_csv_write_leaves_nothing(tmp_path, capsys, monkeypatch):
+    # the CSV breaks off half-way: no file of the experiment (nor a temporary one) may remain
+    def broken_to_csv(self, path):
+        pathlib.Path(path).write_text("run,step\n1,")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ExperimentTable, "to_csv", broken_to_csv)
+    out = tmp_path / "o"
+    assert cli_run(_Args(name="hr-fig5", out=str(out))) == 2
+    err = capsys.readouterr().err
+    assert "No space left" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
 def test_cli_corrupt_mnist_names_the_file(tmp_path, capsys):
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                  "t10k-labels-idx1-ubyte"):

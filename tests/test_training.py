@@ -1,6 +1,7 @@
 """sim.training: gradients against hand-derived backprop and finite differences, frozen layers,
 step-0 regions, trajectory regularization against sim.trajectory_length, reproducibility, CLI."""
 import gzip
+import pathlib
 import subprocess
 import sys
 
@@ -277,6 +278,26 @@ def test_cli_train_writes_history(tmp_path, capsys):
     assert [r[0] for r in rows] == [0, 2, 3, 4, 6, 8, 9, 10, 12, 14, 15, 16, 18]   # 4 per epoch of 6 steps
     assert rows[-1][3] > 0.5 and rows[-1][2] < rows[0][2]        # chance is 0.1
     assert (out / "history.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cli_train_failing_plot_leaves_nothing(tmp_path, capsys, monkeypatch, existing):
+    # the plot fails after training: neither history.csv nor a temporary file may remain
+    import matplotlib.figure
+
+    def broken_savefig(self, path, *a, **k):
+        pathlib.Path(path).write_bytes(b"half a png")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken_savefig)
+    data = _small_mnist(tmp_path / "mnist", 20, 5)
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+    rc = cli_main(["train", "--data", str(data), "--widths", "4", "--epochs", "1", "--batch-size", "10",
+                   "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "No space left" in err and len(err.strip().splitlines()) == 1
+    assert (list(out.iterdir()) == []) if existing else not out.exists()
 
 
 @pytest.mark.parametrize("args,message", [
