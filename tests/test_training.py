@@ -137,6 +137,16 @@ def test_frozen_layers_bitwise_and_trainable_change(tmp_path):
     assert [s.step for s in h.snapshots] == [0, 8, 16]
 
 
+@pytest.mark.parametrize("name, written", [("snap", "snap.npz"), ("snap.npz", "snap.npz"), ("a.b", "a.b.npz")])
+def test_snapshot_save_returns_the_file_it_wrote(tmp_path, name, written):
+    from sim.training.history import Snapshot
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    path = Snapshot(5, 0.5, net).save(tmp_path / name)
+    assert path == tmp_path / written and path.is_file()       # numpy.savez appends .npz when it is missing
+    back = load_snapshot(path)
+    assert back.step == 5 and all(np.array_equal(a, b) for a, b in zip(back.network.weights, net.weights))
+
+
 def test_step0_regions_equal_random_network():
     spec = NetworkSpec([2, 6, 6, 6, 2], phi="relu", sigma_w=np.sqrt(2), sigma_b=0.3, seed=9)
     origin, u, v, box = np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), (-20, 20, -20, 20)

@@ -39,14 +39,16 @@ class Snapshot:
         Parameters
         ----------
         path : str or os.PathLike
-            File to write; ``numpy.savez`` appends ``.npz`` if the name lacks it.
+            File to write; ``.npz`` is appended if the name lacks it (as ``numpy.savez`` does).
 
         Returns
         -------
         pathlib.Path
-            ``path`` as given.
+            The file written: ``path``, with ``.npz`` appended if it lacked it.
         """
         path = pathlib.Path(path)
+        if not path.name.endswith(".npz"):
+            path = path.with_name(path.name + ".npz")
         arrays = {f"w{l}": w for l, w in enumerate(self.network.weights, start=1)}
         arrays.update({f"b{l}": b for l, b in enumerate(self.network.biases, start=1)})
         np.savez(path, step=self.step, epoch=self.epoch, phi=str(self.network.phi.expr), **arrays)
