@@ -258,6 +258,24 @@ def test_cli_errors_are_one_line(tmp_path, capsys, kw, message):
     assert not list(tmp_path.iterdir())
 
 
+def test_run_grid_closes_the_stores_it_opens(monkeypatch):
+    # every SweepStore opened while running an experiment is closed afterwards (no leaked SQLite connection)
+    import sqlite3
+
+    from sim.sweeps import SweepStore
+    opened, real_open = [], SweepStore.open.__func__
+
+    def spy(cls, path):
+        opened.append(real_open(cls, path))
+        return opened[-1]
+    monkeypatch.setattr(SweepStore, "open", classmethod(spy))
+    run_experiment("hr-fig5", quick=True)
+    assert opened
+    for st in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            st._conn.execute("select 1")
+
+
 def test_cli_failing_csv_write_leaves_nothing(tmp_path, capsys, monkeypatch):
     # the CSV breaks off half-way: no file of the experiment (nor a temporary one) may remain
     def broken_to_csv(self, path):

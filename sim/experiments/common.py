@@ -161,7 +161,8 @@ def run_grid(name: str, task: str, runs: Sequence[Mapping], settings: Settings, 
         if not summary.ok:
             f = summary.failures[0]
             raise ExperimentError(f"{name}: {summary.n_failed} run(s) failed, first: {_describe(f)}")
-        by_key = {r.key: r for r in SweepStore.open(store).records(arrays=True)}
+        with SweepStore.open(store) as st:
+            by_key = {r.key: r for r in st.records(arrays=True)}
     from ..sweeps import task_key
 
     rows, kept = [], {}
