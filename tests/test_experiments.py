@@ -167,6 +167,25 @@ def test_hr_fig7_step0_equals_random_network():
     assert t.unique("step")[1] == 1024 // 128          # the middle picture is after one epoch
 
 
+@pytest.mark.parametrize("epochs", [1, 0])
+def test_hr_fig7_run_needs_two_epochs(epochs):
+    # Fig. 7 shows initialization, after one epoch and the end: three distinct steps need epochs >= 2
+    from sim.experiments.hanin_rolnick import fig7_run
+    with pytest.raises(ExperimentError, match="epochs >= 2"):
+        fig7_run(width=4, depth=2, epochs=epochs, n_train=64, n_test=16, batch_size=32, lr=1e-3, seed=0,
+                 data="/nonexistent/mnist")                 # refused before the data are read
+
+
+def test_plot_fig7_refuses_a_result_with_two_steps():
+    from sim.experiments import ExperimentResult
+    from sim.experiments.hanin_rolnick import plot_fig7
+    t = ExperimentTable("hr-fig7", {"step": [0, 0, 8, 8], "epoch": [0.0, 0.0, 1.0, 1.0],
+                                    "plane": ["origin", "three"] * 2, "regions": [5, 6, 7, 8]})
+    ex = {"images": np.arange(5)} | {f"snap{k}_{p}1": np.zeros((2, 2)) for k in (0, 1) for p in "wb"}
+    with pytest.raises(ExperimentError, match="three measurement steps"):
+        plot_fig7(ExperimentResult(t, {0: ex}, "/nonexistent/mnist"))
+
+
 @pytest.mark.parametrize("name,sw2", [("raghu-fig4", 16.0), ("raghu-fig5", 3.0)])
 def test_raghu_step0_trajectory_length_equals_sim(name, sw2):
     from sim.experiments.raghu import curves_for
