@@ -96,6 +96,33 @@ def test_table_csv_round_trip(tmp_path):
     assert len(back.where(run=0)) == 2
 
 
+def test_table_to_csv_checks_the_target_and_cleans_up(tmp_path, monkeypatch):
+    import csv
+
+    from sim.experiments.table import TableError
+    t = ExperimentTable("x", {"run": [0, 1], "regions": [1.5, 2.0]})
+    with pytest.raises(TableError, match="directory .*missing does not exist") as info:
+        t.to_csv(tmp_path / "missing" / "x.csv")
+    assert "\n" not in str(info.value)
+    with pytest.raises(TableError, match="is a directory"):
+        t.to_csv(tmp_path)
+    real_writer = csv.writer
+
+    def broken_writer(f):
+        w = real_writer(f)
+
+        class Half:
+            def writerow(self, row):
+                if row != t.columns:                 # the header goes through, the first row fails
+                    raise OSError(28, "No space left on device")
+                w.writerow(row)
+        return Half()
+    monkeypatch.setattr(csv, "writer", broken_writer)
+    with pytest.raises(OSError, match="No space"):
+        t.to_csv(tmp_path / "x.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ every quick mode
 
 @pytest.mark.parametrize("name", NAMES)

@@ -147,6 +147,38 @@ def test_snapshot_save_returns_the_file_it_wrote(tmp_path, name, written):
     assert back.step == 5 and all(np.array_equal(a, b) for a, b in zip(back.network.weights, net.weights))
 
 
+def _tiny_history():
+    from sim.training.history import History
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    rows = [{"step": s, "epoch": s / 4, "train_loss": 1.0 / (s + 1), "train_accuracy": 0.5, "test_loss": 0.7,
+             "test_accuracy": 0.5} for s in range(3)]
+    return History(rows, 4, net)
+
+
+def test_history_to_csv_checks_the_target(tmp_path):
+    h = _tiny_history()
+    with pytest.raises(TrainingError, match="directory .*missing does not exist") as info:
+        h.to_csv(tmp_path / "missing" / "h.csv")
+    assert "\n" not in str(info.value) and not (tmp_path / "missing").exists()
+    with pytest.raises(TrainingError, match="is a directory"):
+        h.to_csv(tmp_path)
+
+
+def test_history_to_csv_failure_leaves_no_part_file(tmp_path, monkeypatch):
+    import csv
+    h = _tiny_history()
+    old = tmp_path / "h.csv"
+    old.write_text("previous\n")
+
+    class Broken(csv.DictWriter):
+        def writerow(self, row):
+            raise OSError(28, "No space left on device")
+    monkeypatch.setattr(csv, "DictWriter", Broken)
+    with pytest.raises(OSError, match="No space"):
+        h.to_csv(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"] and old.read_text() == "previous\n"
+
+
 def test_step0_regions_equal_random_network():
     spec = NetworkSpec([2, 6, 6, 6, 2], phi="relu", sigma_w=np.sqrt(2), sigma_b=0.3, seed=9)
     origin, u, v, box = np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), (-20, 20, -20, 20)
