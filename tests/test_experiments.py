@@ -123,6 +123,31 @@ def test_table_to_csv_checks_the_target_and_cleans_up(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def _tiny_mnist(d, n_train=10, n_test=10):
+    from sim.data import write_idx
+    rng = np.random.default_rng(0)
+    d.mkdir()
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(d / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        write_idx(d / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return str(d)
+
+
+@pytest.mark.parametrize("which", ["trajectory", "trajreg"])
+def test_log_spaced_runs_refuse_fewer_images_than_a_batch(tmp_path, which):
+    # 10 training images, batch 64: train's own TrainingError, not numpy's geomspace error
+    from sim.experiments.raghu import trajectory_run
+    from sim.experiments.stability import trajreg_run
+    from sim.training import TrainingError
+    common = dict(replicate=0, epochs=1, n_train=None, n_test=None, width=4, depth=2, n_curve=8, n_checkpoints=4,
+                  batch_size=64, lr=1e-3, seed=0, data=_tiny_mnist(tmp_path / "m"))
+    with pytest.raises(TrainingError, match="batch_size 64 exceeds the 10 training samples"):
+        if which == "trajectory":
+            trajectory_run(sigma_w2=2.0, **common)
+        else:
+            trajreg_run(method="none", init_seed=0, sigma_w2=2.0, lam=0.0, **common)
+
+
 # ------------------------------------------------------------------ every quick mode
 
 @pytest.mark.parametrize("name", NAMES)
