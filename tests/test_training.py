@@ -179,6 +179,21 @@ def test_history_to_csv_failure_leaves_no_part_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"] and old.read_text() == "previous\n"
 
 
+@pytest.mark.parametrize("chunk", [0, -1, 2.5, None])
+def test_evaluate_network_chunk_must_be_a_positive_integer(chunk):
+    # chunk = -1 would skip every row and report loss 0: refused like 0 and non-integers
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    with pytest.raises(TrainingError, match="chunk must be an integer >= 1"):
+        evaluate_network(net, np.zeros((4, 2)), np.zeros(4, dtype=int), chunk=chunk)
+
+
+def test_evaluate_network_result_does_not_depend_on_chunk():
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    x, y = np.random.default_rng(0).standard_normal((7, 2)), np.array([0, 1, 1, 0, 1, 0, 0])
+    a, b = evaluate_network(net, x, y, chunk=1), evaluate_network(net, x, y, chunk=100)
+    assert a.loss == pytest.approx(b.loss, rel=1e-14) and a.accuracy == b.accuracy
+
+
 def test_step0_regions_equal_random_network():
     spec = NetworkSpec([2, 6, 6, 6, 2], phi="relu", sigma_w=np.sqrt(2), sigma_b=0.3, seed=9)
     origin, u, v, box = np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), (-20, 20, -20, 20)
