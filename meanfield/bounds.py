@@ -32,7 +32,11 @@ class BoundError(MeanFieldError):
 
 
 def _nonneg_int(name: str, value) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 0:
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and value >= 0
+    except (TypeError, ValueError, OverflowError):   # None, "x", nan, inf: not integers either
+        ok = False
+    if not ok:
         raise BoundError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
@@ -405,11 +409,18 @@ def raghu_trajectory_lower_bound(sigma_w: float, sigma_b: float, k: int, depth: 
     Raises
     ------
     BoundError
-        If depth is not a non-negative integer, k not an integer >= 1, sigma_w <= 0 or
-        sigma_b < 0.
+        If depth is not a non-negative integer, k not an integer >= 1, sigma_w <= 0,
+        sigma_b < 0 or input_length not a finite number >= 0.
     """
     depth = _nonneg_int("depth", depth)
-    return raghu_growth_factor(sigma_w, sigma_b, k) ** depth * float(input_length)
+    try:
+        length = float(input_length)
+    except (TypeError, ValueError):
+        length = math.nan
+    if isinstance(input_length, bool) or not (math.isfinite(length) and length >= 0):
+        raise BoundError(f"input_length is the arc length of the input trajectory, a finite number >= 0; "
+                         f"got {input_length!r}")
+    return raghu_growth_factor(sigma_w, sigma_b, k) ** depth * length
 
 
 def shallow_length_bound(N1: int, s: int, R: float) -> float:

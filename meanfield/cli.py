@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("phi", help=phi_help)
     pt.add_argument("--sigma-w", type=_nonneg, required=True)
     pt.add_argument("--sigma-b", type=_nonneg, required=True)
-    pt.add_argument("--q0", type=_nonneg, default=1.0,
+    pt.add_argument("--q0", type=_positive, default=1.0,
                     help="input length q^1: q* is the stable fixed point its orbit reaches (default 1)")
     pt.add_argument("--json", action="store_true", help="print everything as one JSON object "
                     "(inf as the string \"inf\"; an undefined quantity as null with its reason)")

@@ -375,7 +375,7 @@ def q_star(phi, sigma_w, sigma_b, q0=1.0, dps=DPS):
     MeanFieldError
         If ``q0 < 0``.
     NotConvergedError
-        If a quadrature does not converge.
+        If a quadrature or the root finder does not converge.
     ExpressionError
         If ``phi`` is not a valid nonlinearity.
     """
@@ -405,7 +405,14 @@ def q_star(phi, sigma_w, sigma_b, q0=1.0, dps=DPS):
                 hi, lo = lo, lo / 2
                 if lo < 1e-30:
                     return mp.mpf(0)
-        return mp.findroot(F, (lo, hi), solver="anderson")
+        try:
+            return mp.findroot(F, (lo, hi), solver="anderson")
+        except MeanFieldError:
+            raise                       # a typed failure of the quadrature inside F
+        except ValueError as e:         # mpmath's "Could not find root within given tolerance"
+            raise NotConvergedError(
+                f"q* not found: the root finder did not converge in [{mp.nstr(lo, 8)}, {mp.nstr(hi, 8)}] "
+                f"at sigma_w = {sigma_w}, sigma_b = {sigma_b}; raise dps (now {dps})") from e
 
 
 def _derivative(phi, what):

@@ -123,3 +123,23 @@ def test_bad_arguments_raise_value_errors():
                  lambda: bounds.serra_upper_bound([], 2)):
         with pytest.raises(ValueError):
             call()
+
+
+@pytest.mark.parametrize("bad", [None, "x", "3", float("nan"), float("inf"), 2.5, -1, True])
+def test_size_arguments_that_are_not_integers_raise_bound_error(bad):
+    # every non-integer reaches BoundError (never int()'s TypeError/ValueError/OverflowError)
+    with pytest.raises(bounds.BoundError, match="m must be a non-negative integer"):
+        bounds.hyperplane_regions(bad, 2)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), None, "long"])
+def test_trajectory_bound_checks_input_length(bad):
+    with pytest.raises(bounds.BoundError, match="input_length"):
+        bounds.raghu_trajectory_lower_bound(1.0, 0.5, 10, 3, input_length=bad)
+
+
+def test_trajectory_bound_is_linear_in_input_length():
+    # RPK Theorem 1: the bound is factor^d * l(x); l(x) = 0 is a point, whose image has length 0
+    f = bounds.raghu_growth_factor(2.0, 0.5, 10)
+    assert bounds.raghu_trajectory_lower_bound(2.0, 0.5, 10, 3, input_length=2.5) == pytest.approx(2.5 * f ** 3)
+    assert bounds.raghu_trajectory_lower_bound(2.0, 0.5, 10, 3, input_length=0.0) == 0.0

@@ -57,6 +57,15 @@ def test_bad_phase_arguments_are_refused_naming_the_flag(args, flag, reason, cap
     assert len(err.strip().splitlines()) == 1 and flag in err and reason in err
 
 
+@pytest.mark.parametrize("q0", ["0", "-1"])
+def test_point_q0_must_be_positive_like_phase(q0, capsys, monkeypatch):
+    # MeanField's rule q0 > 0, checked by argparse: the message names the flag, nothing is computed
+    monkeypatch.setattr(cli, "point_report", lambda *a, **k: pytest.fail("computed before checking --q0"))
+    rc, out, err = run(["point", "tanh", "--sigma-w", "1", "--sigma-b", "0", f"--q0={q0}"], capsys)
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--q0" in err and "> 0" in err
+
+
 def test_a_single_value_is_a_grid_of_one():
     assert cli._grid("0.3").tolist() == [0.3]
     assert cli._grid("0:1:3").tolist() == [0.0, 0.5, 1.0]

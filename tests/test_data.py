@@ -276,3 +276,25 @@ def test_real_mnist_matches_readme():
     assert np.bincount(ds.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     s = scale_to_unit(ds.x_train, np.float64)
     assert abs(s.mean() - 0.1307) < 5e-5 and abs(s.std() - 0.3081) < 5e-5
+
+
+@pytest.mark.parametrize("bad", [10.0, 2.5, "10", None, -1])
+def test_random_points_size_must_be_an_integer(bad):
+    with pytest.raises(SimError, match="n_points"):
+        random_points_2d(bad, 0)
+    with pytest.raises(SimError, match="n_test"):
+        random_points_2d(5, 0, n_test=bad if bad != 10.0 else 1.5)
+
+
+def test_random_points_unknown_distribution_names_the_choices():
+    with pytest.raises(SimError, match="'normal', 'uniform'") as info:
+        random_points_2d(5, 0, distribution="gaussian")
+    assert "gaussian" in str(info.value)
+
+
+def test_read_idx_missing_file_is_data_not_found(tmp_path):
+    with pytest.raises(DataNotFoundError, match="nope.idx") as info:
+        read_idx(tmp_path / "nope.idx")
+    assert "\n" not in str(info.value)
+    with pytest.raises(DataNotFoundError, match="directory"):
+        read_idx(tmp_path)

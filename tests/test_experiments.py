@@ -96,6 +96,58 @@ def test_table_csv_round_trip(tmp_path):
     assert len(back.where(run=0)) == 2
 
 
+def test_table_to_csv_checks_the_target_and_cleans_up(tmp_path, monkeypatch):
+    import csv
+
+    from sim.experiments.table import TableError
+    t = ExperimentTable("x", {"run": [0, 1], "regions": [1.5, 2.0]})
+    with pytest.raises(TableError, match="directory .*missing does not exist") as info:
+        t.to_csv(tmp_path / "missing" / "x.csv")
+    assert "\n" not in str(info.value)
+    with pytest.raises(TableError, match="is a directory"):
+        t.to_csv(tmp_path)
+    real_writer = csv.writer
+
+    def broken_writer(f):
+        w = real_writer(f)
+
+        class Half:
+            def writerow(self, row):
+                if row != t.columns:                 # the header goes through, the first row fails
+                    raise OSError(28, "No space left on device")
+                w.writerow(row)
+        return Half()
+    monkeypatch.setattr(csv, "writer", broken_writer)
+    with pytest.raises(OSError, match="No space"):
+        t.to_csv(tmp_path / "x.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _tiny_mnist(d, n_train=10, n_test=10):
+    from sim.data import write_idx
+    rng = np.random.default_rng(0)
+    d.mkdir()
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(d / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)).astype(np.uint8))
+        write_idx(d / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return str(d)
+
+
+@pytest.mark.parametrize("which", ["trajectory", "trajreg"])
+def test_log_spaced_runs_refuse_fewer_images_than_a_batch(tmp_path, which):
+    # 10 training images, batch 64: train's own TrainingError, not numpy's geomspace error
+    from sim.experiments.raghu import trajectory_run
+    from sim.experiments.stability import trajreg_run
+    from sim.training import TrainingError
+    common = dict(replicate=0, epochs=1, n_train=None, n_test=None, width=4, depth=2, n_curve=8, n_checkpoints=4,
+                  batch_size=64, lr=1e-3, seed=0, data=_tiny_mnist(tmp_path / "m"))
+    with pytest.raises(TrainingError, match="batch_size 64 exceeds the 10 training samples"):
+        if which == "trajectory":
+            trajectory_run(sigma_w2=2.0, **common)
+        else:
+            trajreg_run(method="none", init_seed=0, sigma_w2=2.0, lam=0.0, **common)
+
+
 # ------------------------------------------------------------------ every quick mode
 
 @pytest.mark.parametrize("name", NAMES)
@@ -165,6 +217,25 @@ def test_hr_fig7_step0_equals_random_network():
     assert row["regions"] == plane_regions(net, pl.origin, pl.u, pl.v,
                                            r_min=1e-3 * np.abs(pl.points_st).max()).count
     assert t.unique("step")[1] == 1024 // 128          # the middle picture is after one epoch
+
+
+@pytest.mark.parametrize("epochs", [1, 0])
+def test_hr_fig7_run_needs_two_epochs(epochs):
+    # Fig. 7 shows initialization, after one epoch and the end: three distinct steps need epochs >= 2
+    from sim.experiments.hanin_rolnick import fig7_run
+    with pytest.raises(ExperimentError, match="epochs >= 2"):
+        fig7_run(width=4, depth=2, epochs=epochs, n_train=64, n_test=16, batch_size=32, lr=1e-3, seed=0,
+                 data="/nonexistent/mnist")                 # refused before the data are read
+
+
+def test_plot_fig7_refuses_a_result_with_two_steps():
+    from sim.experiments import ExperimentResult
+    from sim.experiments.hanin_rolnick import plot_fig7
+    t = ExperimentTable("hr-fig7", {"step": [0, 0, 8, 8], "epoch": [0.0, 0.0, 1.0, 1.0],
+                                    "plane": ["origin", "three"] * 2, "regions": [5, 6, 7, 8]})
+    ex = {"images": np.arange(5)} | {f"snap{k}_{p}1": np.zeros((2, 2)) for k in (0, 1) for p in "wb"}
+    with pytest.raises(ExperimentError, match="three measurement steps"):
+        plot_fig7(ExperimentResult(t, {0: ex}, "/nonexistent/mnist"))
 
 
 @pytest.mark.parametrize("name,sw2", [("raghu-fig4", 16.0), ("raghu-fig5", 3.0)])
@@ -256,6 +327,37 @@ def test_cli_errors_are_one_line(tmp_path, capsys, kw, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_run_grid_closes_the_stores_it_opens(monkeypatch):
+    # every SweepStore opened while running an experiment is closed afterwards (no leaked SQLite connection)
+    import sqlite3
+
+    from sim.sweeps import SweepStore
+    opened, real_open = [], SweepStore.open.__func__
+
+    def spy(cls, path):
+        opened.append(real_open(cls, path))
+        return opened[-1]
+    monkeypatch.setattr(SweepStore, "open", classmethod(spy))
+    run_experiment("hr-fig5", quick=True)
+    assert opened
+    for st in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            st._conn.execute("select 1")
+
+
+def test_cli_failing_csv_write_leaves_nothing(tmp_path, capsys, monkeypatch):
+    # the CSV breaks off half-way: no file of the experiment (nor a temporary one) may remain
+    def broken_to_csv(self, path):
+        pathlib.Path(path).write_text("run,step\n1,")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(ExperimentTable, "to_csv", broken_to_csv)
+    out = tmp_path / "o"
+    assert cli_run(_Args(name="hr-fig5", out=str(out))) == 2
+    err = capsys.readouterr().err
+    assert "No space left" in err and err.count("\n") == 1
+    assert not out.exists()
 
 
 def test_cli_corrupt_mnist_names_the_file(tmp_path, capsys):

@@ -130,3 +130,14 @@ def test_errors():
         R.q_star("relu", 2.0, 0.1)
     with pytest.raises(E.DivergentIntegralError, match="grows too fast"):
         R.gauss_expect2(mp.exp, mp.exp, 36.0, 36.0, 0.5)
+
+
+def test_q_star_root_finder_failure_is_typed(monkeypatch):
+    # mpmath's own failure of findroot (a plain ValueError with this text) becomes NotConvergedError
+    def fails(*a, **k):
+        raise ValueError("Could not find root within given tolerance. (1e-20 > 2e-29)")
+    monkeypatch.setattr(R.mp, "findroot", fails)
+    with pytest.raises(E.NotConvergedError, match="dps") as info:
+        R.q_star("tanh", 1.5, 0.5)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)

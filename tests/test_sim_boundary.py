@@ -61,3 +61,29 @@ def test_unreachable_boundary_is_reported():
     net = sim.RandomNetwork("tanh", [3, 4], 1.0, 0.0, seed=0)
     with pytest.raises(BoundaryError, match="beta0"):
         find_boundary_point(net, np.ones(4), 100.0, np.zeros(3) + 0.1)
+
+
+def test_curvature_plot_never_drops_points_silently():
+    # top must be > 0 and -bottom > 0 to appear on the log axis; the others are counted in the legend
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.geometry.boundary import BoundaryCurvatures
+    top = np.array([[2.0, 1.0], [-0.5, 0.3], [4.0, 0.0]])        # kappa_1 > 0 at 2 of 3 depths, kappa_2 at 2
+    bottom = np.array([[-3.0, -1.0], [-2.0, 0.2], [0.1, 0.4]])   # -kappa_-1 > 0 at 2, -kappa_-2 at 1
+    bc = BoundaryCurvatures(np.array([1, 2, 3]), (), top, bottom)
+    fig = bc.plot()
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    shown = [np.isfinite(np.asarray(ln.get_ydata(), float)).sum() for ln in lines]
+    assert shown == [2, 2, 2, 1]                                   # kappa_1, -kappa_-1, kappa_2, -kappa_-2
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ["not shown" in lab for lab in labels] == [True, True, True, True]
+    assert "1 of 3" in labels[0] and "2 of 3" in labels[3]
+    np.testing.assert_array_equal(np.asarray(lines[1].get_ydata(), float)[:2], [3.0, 2.0])
+    plt.close(fig)
+    full = BoundaryCurvatures(np.array([1, 2]), (), np.array([[1.0], [2.0]]), np.array([[-1.0], [-2.0]])).plot()
+    assert not any("not shown" in t.get_text() for t in full.axes[0].get_legend().get_texts())
+    plt.close(full)

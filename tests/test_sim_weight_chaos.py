@@ -29,3 +29,12 @@ def test_simulated_function_space_correlation_follows_the_recursion(layer):
     np.testing.assert_allclose(sim_c.c[: layer - 1], 1.0, atol=1e-12)  # identical below the moved layer
     np.testing.assert_allclose(sim_c.c, theory, atol=0.05 * np.sqrt(1000 / width))
     assert sim_c.c[-1] < sim_c.c[layer - 1] - 0.05  # chaos: the two functions keep decorrelating
+
+
+def test_layer_one_needs_a_positive_sigma_w():
+    # with sigma_w = 0, h^1 = b does not depend on the input: no x^0 puts h^1 at q* > sigma_b^2
+    from sim.networks.network import NetworkError
+    with pytest.raises(NetworkError, match="sigma_w > 0") as info:
+        simulate_weight_chaos("tanh", 0.0, 0.3, 1.0, width=20, depth=3, layer=1, tau1=0.0, tau2=0.5,
+                              n_points=5, seed=0)
+    assert "\n" not in str(info.value)

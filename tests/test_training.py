@@ -1,6 +1,7 @@
 """sim.training: gradients against hand-derived backprop and finite differences, frozen layers,
 step-0 regions, trajectory regularization against sim.trajectory_length, reproducibility, CLI."""
 import gzip
+import pathlib
 import subprocess
 import sys
 
@@ -134,6 +135,63 @@ def test_frozen_layers_bitwise_and_trainable_change(tmp_path):
     back = load_snapshot(tmp_path / "snapshot_00000016.npz")           # 2 epochs of 8 steps
     assert back.step == 16 and all(np.array_equal(a, b) for a, b in zip(back.network.weights, h.final.weights))
     assert [s.step for s in h.snapshots] == [0, 8, 16]
+
+
+@pytest.mark.parametrize("name, written", [("snap", "snap.npz"), ("snap.npz", "snap.npz"), ("a.b", "a.b.npz")])
+def test_snapshot_save_returns_the_file_it_wrote(tmp_path, name, written):
+    from sim.training.history import Snapshot
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    path = Snapshot(5, 0.5, net).save(tmp_path / name)
+    assert path == tmp_path / written and path.is_file()       # numpy.savez appends .npz when it is missing
+    back = load_snapshot(path)
+    assert back.step == 5 and all(np.array_equal(a, b) for a, b in zip(back.network.weights, net.weights))
+
+
+def _tiny_history():
+    from sim.training.history import History
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    rows = [{"step": s, "epoch": s / 4, "train_loss": 1.0 / (s + 1), "train_accuracy": 0.5, "test_loss": 0.7,
+             "test_accuracy": 0.5} for s in range(3)]
+    return History(rows, 4, net)
+
+
+def test_history_to_csv_checks_the_target(tmp_path):
+    h = _tiny_history()
+    with pytest.raises(TrainingError, match="directory .*missing does not exist") as info:
+        h.to_csv(tmp_path / "missing" / "h.csv")
+    assert "\n" not in str(info.value) and not (tmp_path / "missing").exists()
+    with pytest.raises(TrainingError, match="is a directory"):
+        h.to_csv(tmp_path)
+
+
+def test_history_to_csv_failure_leaves_no_part_file(tmp_path, monkeypatch):
+    import csv
+    h = _tiny_history()
+    old = tmp_path / "h.csv"
+    old.write_text("previous\n")
+
+    class Broken(csv.DictWriter):
+        def writerow(self, row):
+            raise OSError(28, "No space left on device")
+    monkeypatch.setattr(csv, "DictWriter", Broken)
+    with pytest.raises(OSError, match="No space"):
+        h.to_csv(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"] and old.read_text() == "previous\n"
+
+
+@pytest.mark.parametrize("chunk", [0, -1, 2.5, None])
+def test_evaluate_network_chunk_must_be_a_positive_integer(chunk):
+    # chunk = -1 would skip every row and report loss 0: refused like 0 and non-integers
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    with pytest.raises(TrainingError, match="chunk must be an integer >= 1"):
+        evaluate_network(net, np.zeros((4, 2)), np.zeros(4, dtype=int), chunk=chunk)
+
+
+def test_evaluate_network_result_does_not_depend_on_chunk():
+    net = NetworkSpec([2, 3, 2], seed=0).random_network()
+    x, y = np.random.default_rng(0).standard_normal((7, 2)), np.array([0, 1, 1, 0, 1, 0, 0])
+    a, b = evaluate_network(net, x, y, chunk=1), evaluate_network(net, x, y, chunk=100)
+    assert a.loss == pytest.approx(b.loss, rel=1e-14) and a.accuracy == b.accuracy
 
 
 def test_step0_regions_equal_random_network():
@@ -277,6 +335,26 @@ def test_cli_train_writes_history(tmp_path, capsys):
     assert [r[0] for r in rows] == [0, 2, 3, 4, 6, 8, 9, 10, 12, 14, 15, 16, 18]   # 4 per epoch of 6 steps
     assert rows[-1][3] > 0.5 and rows[-1][2] < rows[0][2]        # chance is 0.1
     assert (out / "history.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cli_train_failing_plot_leaves_nothing(tmp_path, capsys, monkeypatch, existing):
+    # the plot fails after training: neither history.csv nor a temporary file may remain
+    import matplotlib.figure
+
+    def broken_savefig(self, path, *a, **k):
+        pathlib.Path(path).write_bytes(b"half a png")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken_savefig)
+    data = _small_mnist(tmp_path / "mnist", 20, 5)
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+    rc = cli_main(["train", "--data", str(data), "--widths", "4", "--epochs", "1", "--batch-size", "10",
+                   "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "No space left" in err and len(err.strip().splitlines()) == 1
+    assert (list(out.iterdir()) == []) if existing else not out.exists()
 
 
 @pytest.mark.parametrize("args,message", [

@@ -95,7 +95,16 @@ def build_table(K, qmin: float = QMIN, qmax: float = QMAX, hermite: bool = True)
         :class:`~meanfield.codes.TablePart` (panel ``edges`` in ln q, per-panel relative
         error bound ``err``, Chebyshev coefficients ``coef[panel, k, row]``), as the
         compiled kernels accept it.
+
+    Raises
+    ------
+    MeanFieldError
+        If qmin, qmax are not finite with 0 < qmin < qmax.
     """
+    from ..errors import MeanFieldError  # imported here to keep this check self-contained
+    if not (math.isfinite(qmin) and math.isfinite(qmax) and 0 < qmin < qmax):
+        raise MeanFieldError(f"a table needs finite 0 < qmin < qmax (it spans ln q), got qmin = {qmin!r}, "
+                             f"qmax = {qmax!r}")
     moments = _build_part(K, False, K.TAB_NMOM, qmin, qmax)
     if hermite and K.TAB_HERMITE and not K.phi_code.n_kinks:   # no Hermite part for kinked phi
         return Table(moments, _build_part(K, True, K.TAB_HERMITE + 1, qmin, qmax))

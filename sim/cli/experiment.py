@@ -64,7 +64,7 @@ def run(args) -> int:
         failed run or an output that cannot be written (one line on stderr).
     """
     from ..experiments import EXPERIMENTS, get, run_experiment
-    from .output import check_output_dir
+    from .output import check_output_dir, write_files
 
     if args.list:
         for name, exp in EXPERIMENTS.items():
@@ -89,15 +89,10 @@ def run(args) -> int:
         fig = exp.plot(result)
     except ValueError as exc:         # every sim error is a ValueError subclass
         return _fail(str(exc))
-    csv_path, png_path = out / f"{args.name}.csv", out / f"{args.name}.png"
-    tmp_png = png_path.with_name(png_path.name + ".part.png")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp_png, dpi=130)
-        result.table.to_csv(csv_path)
-        tmp_png.replace(png_path)
+        csv_path, png_path = write_files(out, {f"{args.name}.csv": result.table.to_csv,
+                                               f"{args.name}.png": lambda p: fig.savefig(p, dpi=130)})
     except OSError as exc:
-        tmp_png.unlink(missing_ok=True)
         return _fail(f"cannot write into {out}: {exc.strerror or exc}")
     print(f"{len(result.table)} rows -> {csv_path}; figure -> {png_path}")
     for k, v in result.table.notes.items():

@@ -6,10 +6,11 @@ for every command of both packages) before any work: one-line error, nothing hal
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable, Mapping
 
 from meanfield.outputs import OutputPathError, check_writable
 
-__all__ = ["check_output_dir", "check_writable", "output_path"]
+__all__ = ["check_output_dir", "check_writable", "output_path", "write_files"]
 
 
 def output_path(out: str | None, default_name: str) -> pathlib.Path:
@@ -70,3 +71,52 @@ def check_output_dir(out, names, what: str = "--out") -> pathlib.Path:
     for name in names:
         check_writable(path / name, what=what)
     return path
+
+
+def write_files(directory, writers: Mapping[str, Callable[[pathlib.Path], object]]) -> list[pathlib.Path]:
+    """Write several files into ``directory`` all or none: each to a temporary name first.
+
+    Every writer is called with a temporary path beside its final name (same suffix, so
+    that e.g. ``savefig`` picks the format); only when all of them succeeded are the files
+    renamed into place.  On failure the temporary files are removed, and the directory too
+    if this call created it, and the exception propagates: nothing is left half-written.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The output directory; created (with its parents) if missing.
+    writers : mapping of str to callable
+        File name -> function writing that file to the path it is given.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The final paths, in the order of ``writers``.
+
+    Raises
+    ------
+    Exception
+        Whatever a writer (or the file system) raised, after the cleanup.
+    """
+    directory = pathlib.Path(directory)
+    created = [p for p in (directory, *directory.parents) if not p.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    moves = []
+    try:
+        for name, write in writers.items():
+            final = directory / name
+            tmp = final.with_name(f"{final.stem}.part{final.suffix}")
+            moves.append((tmp, final))
+            write(tmp)
+        for tmp, final in moves:
+            tmp.replace(final)
+    except BaseException:
+        for tmp, _ in moves:
+            tmp.unlink(missing_ok=True)
+        for d in created:                  # innermost first; a directory holding other files stays
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise
+    return [final for _, final in moves]

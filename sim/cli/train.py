@@ -64,7 +64,7 @@ def run(args) -> int:
         from ..data import load_mnist
         from ..training import NetworkSpec, TrainConfig, measurement_steps, train
         from ..training._deps import require_jax
-        from .output import check_output_dir
+        from .output import check_output_dir, write_files
 
         out = check_output_dir(args.out, ("history.csv", "history.png"))
         if args.per_epoch < 1:
@@ -81,16 +81,15 @@ def run(args) -> int:
     except ValueError as exc:  # every package error is a ValueError subclass
         print(f"meanfield train: {exc}", file=sys.stderr)
         return 2
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        hist.to_csv(out / "history.csv")
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        fig = hist.plot()
-        fig.suptitle(f"MNIST 784-{'-'.join(map(str, hidden))}-10, phi={args.phi}, lr={args.lr:g}, seed={args.seed}")
-        fig.tight_layout()
-        fig.savefig(out / "history.png", dpi=120)
+    matplotlib.use("Agg")
+    fig = hist.plot()
+    fig.suptitle(f"MNIST 784-{'-'.join(map(str, hidden))}-10, phi={args.phi}, lr={args.lr:g}, seed={args.seed}")
+    fig.tight_layout()
+    try:
+        # both files or neither: a failing savefig must not leave history.csv behind
+        write_files(out, {"history.csv": hist.to_csv, "history.png": lambda p: fig.savefig(p, dpi=120)})
     except OSError as exc:
         print(f"meanfield train: cannot write to {out}: {exc}", file=sys.stderr)
         return 2

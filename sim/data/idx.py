@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from .errors import BadCompressionError, BadMagicError, TruncatedFileError, WrongDimensionsError
+from .errors import BadCompressionError, BadMagicError, DataNotFoundError, TruncatedFileError, WrongDimensionsError
 
 _TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
@@ -38,11 +38,18 @@ def read_bytes(path) -> bytes:
         If the gzip stream ends early.
     BadCompressionError
         If the gzip stream is corrupt.
+    DataNotFoundError
+        If the file does not exist or is a directory.
     OSError
-        If the file cannot be read (e.g. FileNotFoundError).
+        If the file cannot be read otherwise (e.g. PermissionError).
     """
     path = pathlib.Path(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{path} does not exist; check the path or download the file") from None
+    except IsADirectoryError:
+        raise DataNotFoundError(f"{path} is a directory; give the path of the file in it") from None
     if raw[:2] != _GZIP_MAGIC:
         return raw
     try:
@@ -76,6 +83,8 @@ def read_idx(path) -> np.ndarray:
         The file holds more data than its header declares.
     BadCompressionError
         A gzipped file is corrupt.
+    DataNotFoundError
+        The file does not exist or is a directory.
     """
     path = pathlib.Path(path)
     raw = read_bytes(path)

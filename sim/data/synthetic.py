@@ -1,6 +1,7 @@
 """Random 2D points with independent random binary labels (Hanin & Rolnick 2019, Figs. 5-6)."""
 from __future__ import annotations
 
+import numbers
 from enum import Enum
 
 import numpy as np
@@ -14,6 +15,13 @@ class PointDistribution(str, Enum):
 
     NORMAL = "normal"      # standard Gaussian in R^2
     UNIFORM = "uniform"    # uniform on the square [-1, 1]^2
+
+
+def _count(name: str, value, least: int) -> int:
+    # a float such as 10.0 would pass int() and then fail as a slice index: integers only
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise SimError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 def random_points_2d(n_points: int, seed, *, distribution: PointDistribution | str = PointDistribution.NORMAL,
@@ -45,15 +53,17 @@ def random_points_2d(n_points: int, seed, *, distribution: PointDistribution | s
     Raises
     ------
     SimError
-        If ``n_points < 1`` or ``n_test < 0``.
-    ValueError
-        If ``distribution`` is not a known :class:`PointDistribution`.
+        If ``n_points`` is not an integer >= 1, ``n_test`` not an integer >= 0, or
+        ``distribution`` not a known :class:`PointDistribution`.
     """
-    if int(n_points) < 1 or int(n_test) < 0:
-        raise SimError(f"need n_points >= 1 and n_test >= 0, got {n_points} and {n_test}")
-    distribution = PointDistribution(distribution)
+    n_points, n_test = _count("n_points", n_points, 1), _count("n_test", n_test, 0)
+    try:
+        distribution = PointDistribution(distribution)
+    except ValueError:
+        choices = ", ".join(repr(d.value) for d in PointDistribution)
+        raise SimError(f"unknown distribution {distribution!r}: choose one of {choices}") from None
     rng = np.random.default_rng(seed)
-    n = int(n_points) + int(n_test)
+    n = n_points + n_test
     if distribution is PointDistribution.NORMAL:
         x = rng.standard_normal((n, 2))
     else:

@@ -161,7 +161,8 @@ def run_grid(name: str, task: str, runs: Sequence[Mapping], settings: Settings, 
         if not summary.ok:
             f = summary.failures[0]
             raise ExperimentError(f"{name}: {summary.n_failed} run(s) failed, first: {_describe(f)}")
-        by_key = {r.key: r for r in SweepStore.open(store).records(arrays=True)}
+        with SweepStore.open(store) as st:
+            by_key = {r.key: r for r in st.records(arrays=True)}
     from ..sweeps import task_key
 
     rows, kept = [], {}
@@ -296,6 +297,38 @@ def steps_for(spe: int, epochs: int, *, n_dense: int = 0, dense_epochs: float = 
     from ..training import measurement_steps
 
     return measurement_steps(spe, epochs, dense_epochs=dense_epochs, n_dense=n_dense, per_epoch=per_epoch)
+
+
+def log_steps(n_train: int, batch_size: int, epochs: int, n_checkpoints: int) -> np.ndarray:
+    """Step 0 and ``n_checkpoints`` log-spaced steps in 1..total (rounded, distinct, ascending).
+
+    Parameters
+    ----------
+    n_train : int
+        Training samples actually used.
+    batch_size : int
+        Mini-batch size (>= 1).
+    epochs : int
+        Number of epochs.
+    n_checkpoints : int
+        Log-spaced measurement steps wanted in 1..total, total = floor(n_train / batch_size) * epochs.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The measurement steps.
+
+    Raises
+    ------
+    TrainingError
+        If ``batch_size`` exceeds ``n_train`` (no full batch, so no step to space).
+    """
+    from ..training import TrainingError
+
+    if n_train < batch_size:          # checked here: geomspace(1, 0) would fail first with numpy's message
+        raise TrainingError(f"batch_size {batch_size} exceeds the {n_train} training samples; use a smaller batch")
+    total = (n_train // batch_size) * epochs
+    return np.unique(np.concatenate([[0], np.rint(np.geomspace(1, total, n_checkpoints))])).astype(int)
 
 
 def history_rows(history, extra: Callable[[dict], list[dict]] | None = None) -> list[dict]:

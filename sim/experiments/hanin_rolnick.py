@@ -18,6 +18,7 @@ import numpy as np
 
 from .common import (
     BASE,
+    ExperimentError,
     ExperimentResult,
     Settings,
     history_rows,
@@ -530,7 +531,7 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
     width, depth : int
         Hidden-layer width and number of hidden layers.
     epochs : int
-        Training epochs.
+        Training epochs, >= 2 (so that "after one epoch" and "the end" differ).
     n_train, n_test : int or None
         MNIST training / test images used (None: all).
     batch_size : int
@@ -550,7 +551,15 @@ def fig7_run(*, width: int, depth: int, epochs: int, n_train, n_test, batch_size
         Rows (one per step and plane: base columns, ``plane`` = ``"origin"`` / ``"three"``,
         ``regions``) plus ``images`` (the five training-image indices) and
         ``snap<k>_w<l>``, ``snap<k>_b<l>`` (float64 weights and biases at the k-th step).
+
+    Raises
+    ------
+    ExperimentError
+        If ``epochs < 2``.
     """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 2:
+        raise ExperimentError(f"HR Fig. 7 pictures initialization, one epoch and the end: need an integer "
+                              f"epochs >= 2, got {epochs!r}")
     from ..regions import plane_through_points
     from ..training import NetworkSpec, TrainConfig, train
 
@@ -627,6 +636,12 @@ def plot_fig7(result: ExperimentResult):
         Four panels: the plane through the origin and two images at initialization, after
         one epoch and at the end, and the plane through three images at initialization;
         each titled with the regions drawn and the whole-plane count.
+
+    Raises
+    ------
+    ExperimentError
+        If the result does not hold three measurement steps with their snapshots
+        (a run of fewer than 2 epochs).
     """
     import matplotlib.pyplot as plt
 
@@ -636,6 +651,9 @@ def plot_fig7(result: ExperimentResult):
     t = result.table
     ex = result.extras[0]
     steps = t.unique("step")
+    if len(steps) < 3 or not all(f"snap{k}_w1" in ex for k in range(3)):
+        raise ExperimentError(f"plot_fig7 needs three measurement steps (initialization, one epoch, the end) with "
+                              f"their snapshots, got steps {list(steps)}; run hr-fig7 with epochs >= 2")
     ds = mnist(result.data)
     x = ds.x_train[ex["images"]].astype(np.float64)
     depth = sum(1 for k in ex if k.startswith("snap0_w"))

@@ -22,6 +22,7 @@ from .common import (
     ExperimentResult,
     Settings,
     history_rows,
+    log_steps,
     mnist,
     pick,
     rows_result,
@@ -109,8 +110,7 @@ def trajectory_run(*, sigma_w2: float, replicate: int, epochs: int, n_train, n_t
     spec = NetworkSpec([ds.x_train.shape[1]] + [width] * depth + [10], PHI, math.sqrt(sigma_w2), SIGMA_B,
                        seed=seed)
     cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, precision=precision)
-    total = (ds.x_train.shape[0] // batch_size) * epochs
-    steps = np.unique(np.concatenate([[0], np.rint(np.geomspace(1, total, n_checkpoints))])).astype(int)
+    steps = log_steps(ds.x_train.shape[0], batch_size, epochs, n_checkpoints)
 
     def lengths(net):
         return {k: trajectory_length(net, c).length_x[:depth + 1].tolist() for k, c in curves.items()}

@@ -25,6 +25,7 @@ from .common import (
     ExperimentResult,
     Settings,
     history_rows,
+    log_steps,
     mnist,
     pick,
     rows_result,
@@ -296,8 +297,7 @@ def trajreg_run(*, method: str, replicate: int, init_seed: int, epochs: int, n_t
                        seed=init_seed, batch_norm=hidden if method == "batchnorm" else ())
     cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, precision=precision,
                       trajectory_reg=lam if method == "trajreg" else 0.0, reg_layers=hidden)
-    total = (ds.x_train.shape[0] // batch_size) * epochs
-    steps = np.unique(np.concatenate([[0], np.rint(np.geomspace(1, total, n_checkpoints))])).astype(int)
+    steps = log_steps(ds.x_train.shape[0], batch_size, epochs, n_checkpoints)
     hist = train(spec, ds, cfg, steps=steps.tolist(),
                  measure={"traj": lambda net: trajectory_length(net, curve).length_x[:depth + 1].tolist()})
     variant = f"trajreg lambda={lam:g}" if method == "trajreg" else method

@@ -166,22 +166,39 @@ class ExperimentTable:
         Parameters
         ----------
         path : str or os.PathLike
-            The CSV file (replaced if it exists).
+            The CSV file (replaced if it exists); its directory must exist.
 
         Returns
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        TableError
+            If the directory of ``path`` does not exist or ``path`` is a directory.
+        OSError
+            If writing fails (the temporary file is removed, an existing file kept).
         """
         path = pathlib.Path(path)
+        # checked before writing, so the error names the fix instead of a raw FileNotFoundError
+        if not path.parent.is_dir():
+            raise TableError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
+        if path.is_dir():
+            raise TableError(f"cannot write {path}: it is a directory; give a file name such as "
+                             f"{path / (self.name + '.csv')}")
         tmp = path.with_name(path.name + ".part")
-        with open(tmp, "w", newline="") as f:
-            f.writelines(f"# {k}: {v}\n" for k, v in self.notes.items())
-            w = csv.writer(f)
-            w.writerow(self.columns)
-            for row in zip(*(self.data[c].tolist() for c in self.columns)):
-                w.writerow([repr(v) if isinstance(v, float) else v for v in row])
-        tmp.replace(path)
+        try:
+            with open(tmp, "w", newline="") as f:
+                f.writelines(f"# {k}: {v}\n" for k, v in self.notes.items())
+                w = csv.writer(f)
+                w.writerow(self.columns)
+                for row in zip(*(self.data[c].tolist() for c in self.columns)):
+                    w.writerow([repr(v) if isinstance(v, float) else v for v in row])
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     @classmethod

@@ -225,7 +225,11 @@ class BoundaryCurvatures:
     bottom: np.ndarray
 
     def plot(self, ax=None):
-        """Mean |kappa_{+-i}| against depth on a log scale (Poole et al. 2016, Fig. 4G).
+        """Mean kappa_i and -kappa_{-i} against depth on a log scale (Poole et al. 2016, Fig. 4G).
+
+        A log axis cannot show a mean that is not positive (a largest curvature <= 0 or a
+        smallest one >= 0): such depths are left out of their curve, and the curve's legend
+        entry says how many ("2 of 5 depths not > 0: not shown"), so none vanishes silently.
 
         Parameters
         ----------
@@ -241,12 +245,20 @@ class BoundaryCurvatures:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(4.2, 3.4))
+        ax.set_yscale("log")
         k = self.top.shape[1]
+        n = len(self.depths)
         for i in range(k):
-            ax.semilogy(self.depths, self.top[:, i], "o-", color=plt.cm.Reds(0.9 - 0.5 * i / k), ms=3,
-                        label=rf"$\kappa_{{{i + 1}}}$")
-            ax.semilogy(self.depths, -self.bottom[:, i], "s--", color=plt.cm.Blues(0.9 - 0.5 * i / k), ms=3,
-                        label=rf"$-\kappa_{{-{i + 1}}}$")
+            for values, style, cmap, label in (
+                    (self.top[:, i], "o-", plt.cm.Reds, rf"$\kappa_{{{i + 1}}}$"),
+                    (-self.bottom[:, i], "s--", plt.cm.Blues, rf"$-\kappa_{{-{i + 1}}}$")):
+                values = np.asarray(values, dtype=float)
+                shown = values > 0          # NaN compares False: also counted as not shown
+                hidden = n - int(shown.sum())
+                if hidden:
+                    label += f" ({hidden} of {n} depths not > 0: not shown)"
+                ax.plot(self.depths, np.where(shown, values, np.nan), style, color=cmap(0.9 - 0.5 * i / k),
+                        ms=3, label=label)
         ax.set_xlabel("depth D")
         ax.set_ylabel("principal curvature")
         ax.legend(fontsize=6, ncol=2, frameon=False)

@@ -160,10 +160,14 @@ def simulate_weight_chaos(phi, sigma_w: float, sigma_b: float, q_star: float, *,
     Raises
     ------
     NetworkError
-        If ``q_star <= sigma_b^2``, ``layer`` is outside 1..D or a tau outside [-1, 1].
+        If ``q_star <= sigma_b^2``, ``layer`` is outside 1..D, a tau outside [-1, 1], or
+        ``layer = 1`` with ``sigma_w <= 0``.
     """
     if q_star <= sigma_b ** 2:
         raise NetworkError(f"q* = {q_star} must exceed sigma_b^2 = {sigma_b ** 2} to place the circle at q*")
+    if layer == 1 and not sigma_w > 0:
+        raise NetworkError(f"layer = 1 needs sigma_w > 0 to place the input so that h^1 is at q* "
+                           f"(with sigma_w = {sigma_w}, h^1 = b ignores the input); use layer >= 2 or sigma_w > 0")
     nets = weight_family(phi, [width] * (depth + 1), sigma_w, sigma_b, layer, (tau1, tau2), seed)
     if layer == 1:
         curve = circle(width, (q_star - sigma_b ** 2) / sigma_w ** 2, n_points, seed=(seed, 1), layer=0)

@@ -45,9 +45,11 @@ def evaluate_network(net, x, y, *, chunk: int = 8192) -> Evaluation:
     Raises
     ------
     TrainingError
-        If ``x`` is not 2-D with n >= 1 rows, ``y`` is not of shape (n,), or a label is
-        outside 0..N_D - 1.
+        If ``x`` is not 2-D with n >= 1 rows, ``y`` is not of shape (n,), a label is
+        outside 0..N_D - 1, or ``chunk`` is not an integer >= 1.
     """
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise TrainingError(f"chunk must be an integer >= 1 (rows per forward pass), got {chunk!r}")
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],) or x.shape[0] == 0:
         raise TrainingError(f"need x (n >= 1, N0) and y (n,), got shapes {x.shape} and {y.shape}")

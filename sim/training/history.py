@@ -10,9 +10,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..networks.network import Network
+from .errors import TrainingError
 
 #: Columns every history row has, in this order.
 BASE_COLUMNS = ("step", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+def _csv_target(path: pathlib.Path) -> pathlib.Path:
+    # checked before writing, so the error names the fix instead of a raw FileNotFoundError
+    if not path.parent.is_dir():
+        raise TrainingError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise TrainingError(f"cannot write {path}: it is a directory; give a file name such as {path / 'history.csv'}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -39,14 +49,16 @@ class Snapshot:
         Parameters
         ----------
         path : str or os.PathLike
-            File to write; ``numpy.savez`` appends ``.npz`` if the name lacks it.
+            File to write; ``.npz`` is appended if the name lacks it (as ``numpy.savez`` does).
 
         Returns
         -------
         pathlib.Path
-            ``path`` as given.
+            The file written: ``path``, with ``.npz`` appended if it lacked it.
         """
         path = pathlib.Path(path)
+        if not path.name.endswith(".npz"):
+            path = path.with_name(path.name + ".npz")
         arrays = {f"w{l}": w for l, w in enumerate(self.network.weights, start=1)}
         arrays.update({f"b{l}": b for l, b in enumerate(self.network.biases, start=1)})
         np.savez(path, step=self.step, epoch=self.epoch, phi=str(self.network.phi.expr), **arrays)
@@ -158,25 +170,36 @@ class History:
         Parameters
         ----------
         path : str or os.PathLike
-            The CSV file (replaced if it exists).
+            The CSV file (replaced if it exists); its directory must exist.
 
         Returns
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        TrainingError
+            If the directory of ``path`` does not exist or ``path`` is a directory.
+        OSError
+            If writing fails (the temporary file is removed, an existing file kept).
         """
         flat = [_flatten(row) for row in self.rows]
         cols = list(BASE_COLUMNS)
         for row in flat:
             cols += [k for k in row if k not in cols]
-        path = pathlib.Path(path)
+        path = _csv_target(pathlib.Path(path))
         tmp = path.with_name(path.name + ".part")
-        with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=cols, restval="")
-            w.writeheader()
-            for row in flat:
-                w.writerow({k: _fmt(v) for k, v in row.items()})
-        tmp.replace(path)      # nothing half-written
+        try:
+            with open(tmp, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=cols, restval="")
+                w.writeheader()
+                for row in flat:
+                    w.writerow({k: _fmt(v) for k, v in row.items()})
+            tmp.replace(path)      # nothing half-written
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def plot(self, axes=None):
