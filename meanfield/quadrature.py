@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .codes import STATUS_ERRORS, Kind, Order, Status, Table
-from .errors import DivergentIntegralError
+from .errors import DivergentIntegralError, MeanFieldError
 
 RTOL = 1e-13
 
@@ -76,7 +76,7 @@ def check_status(status: int, what: str, nonlinearity) -> None:
     status = Status(int(status))
     if status == Status.OK:
         return
-    error = STATUS_ERRORS[status]
+    error = STATUS_ERRORS.get(status, MeanFieldError)     # statuses a caller handles itself (Q_ZERO)
     name = nonlinearity.name
     if status in (Status.NONFINITE, Status.DIVERGENT):
         a = _gaussian_growth(nonlinearity)
@@ -114,10 +114,13 @@ def _gaussian_growth(nonlinearity) -> float | None:
 
 def _kind(kind) -> Kind:
     try:
-        return Kind(kind)
+        member = Kind(kind)
     except ValueError:
-        raise ValueError(f"unknown integrand kind {kind!r}; use a meanfield.codes.Kind "
-                         f"({', '.join(k.name for k in _KIND_NAMES)})") from None
+        member = None
+    if member not in _KIND_NAMES:     # the others are inner integrands of the 2D kernels, with parameters
+        raise ValueError(f"integrand kind {kind!r} is not a one-dimensional expectation; use one of "
+                         f"{', '.join('Kind.' + k.name for k in _KIND_NAMES)} (meanfield.codes.Kind)")
+    return member
 
 
 def _order(order) -> Order:

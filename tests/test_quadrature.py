@@ -151,3 +151,28 @@ def test_every_failure_status_maps_to_a_meanfield_error():
             quad.check_status(status, "E[phi^2] at q = 1", f)
         assert isinstance(info.value, MeanFieldError) and "\n" not in str(info.value)
     quad.check_status(Status.OK, "nothing", f)          # OK raises nothing
+
+
+def test_length_map_slope_at_q_zero_is_the_mean_of_the_one_sided_slopes_squared():
+    """dV/dq at q = 0 is sw2 (phi'(0+)^2 + phi'(0-)^2)/2 (docs/derivations.md Sec. 1): the limit of the
+    slope at small q.  For a leaky ReLU with slopes 1 and 1/5 that is sw2 * 13/25 at every q (V is linear);
+    for tanh, sw2."""
+    for spec, expected in (("Max(x, x/5)", 13 / 25), ("tanh", 1.0)):
+        K = Nonlinearity(spec).kernels
+        for q, rel in ((0.0, 1e-15), (1e-12, 1e-9)):
+            slope, status = K.module.length_map_slope(K.workspace(), K.no_table, 2.0, q, 1e-13)
+            assert status == 0 and slope == pytest.approx(2.0 * expected, rel=rel)
+    with pytest.raises(ValueError, match="not a one-dimensional expectation"):
+        quad.gauss_expect("tanh", Kind.DIFF2, 1.0)
+
+
+def test_convergence_depth_counts_an_orbit_that_converges_at_the_last_layer():
+    """For ReLU, q^l - q* = (sw2/2)^(l-1) (q0 - q*) exactly; with sw2 = 1 the distance halves each layer,
+    so from q0 = q* + 1 and tol q* = 1.5 * 2^-10 it takes exactly 10 layers, also when max_depth = 10."""
+    sw2, sb2 = 1.0, 0.5
+    q_star = sb2 / (1 - sw2 / 2)                       # 1.0
+    K = Nonlinearity("relu").kernels
+    tol = 1.5 * 2.0 ** -10 / q_star                 # away from 2^-9 and 2^-10, so rounding cannot matter
+    assert K.convergence_depth(sw2, sb2, q_star + 1.0, q_star, tol, 20) == 10
+    assert K.convergence_depth(sw2, sb2, q_star + 1.0, q_star, tol, 10) == 10
+    assert K.convergence_depth(sw2, sb2, q_star + 1.0, q_star, tol, 9) == -1

@@ -170,7 +170,7 @@ def mehler_series(P, W, T, q, nmax, rtol):
         # E[phi^2] enters the tail T_N = E[phi^2] - sum a_n^2 additively, and near the
         # critical line c* needs T_N to ~1e-15 E[phi^2]: integrate it that tightly
         e2, e2_err, _vabs, st = expect1w(P, W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 1e-15, 1e-16, 0.0)
-        if st == 1:
+        if st == Status.NOT_CONVERGED:
             e2, e2_err, _vabs, st = expect1w(P, W, Kind.PHI2, 0.0, math.sqrt(q), 0.0, 0.0, 0.01 * rtol, 1e-15, 0.0)
         if st != Status.OK:
             return MehlerSeries(coef, 0.0, 0.0, 0.0), st

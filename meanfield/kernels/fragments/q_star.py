@@ -55,8 +55,8 @@ def length_map_slope(P, W, T, sw2, q, rtol):
     """Slope of the length map, dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q).
 
     docs/derivations.md eq. D4 (Stein's identity applied to Poole et al. 2016, eq. 3), exact at
-    kinks too; at q = 0 it is sw2 phi'(0)^2.  At q* it gives the depth scale xi_q (Schoenholz et
-    al. 2017, eq. S1 of docs/derivations.md).
+    kinks too; at q = 0 it is sw2 (phi'(0+)^2 + phi'(0-)^2) / 2 (docs/derivations.md Sec. 1).  At q*
+    it gives the depth scale xi_q (Schoenholz et al. 2017, eq. S1 of docs/derivations.md).
 
     Parameters
     ----------
@@ -82,8 +82,10 @@ def length_map_slope(P, W, T, sw2, q, rtol):
         Status of the moment (:class:`meanfield.codes.Status`).
     """
     if q == 0.0:
-        d = dphi(P, 0.0)
-        return sw2 * d * d, Status.OK
+        # the limit q -> 0 of E[phi'(sqrt(q) z)^2]: the mean of the one-sided slopes squared (a kink
+        # at 0, as ReLU's, has phi'(0+) != phi'(0-)); the smallest subnormals pick each side
+        dp, dm = dphi(P, 5e-324), dphi(P, -5e-324)
+        return sw2 * 0.5 * (dp * dp + dm * dm), Status.OK
     v, _e, st = moment(P, W, T, Moment.PHI2_ZZ, q, rtol)
     return sw2 * v / (2.0 * q), st
 
@@ -414,4 +416,6 @@ def convergence_depth(P, W, T, sw2, sb2, q0, qs, tol, max_depth, rtol):
         q, _e, st = length_map(P, W, T, sw2, sb2, q, rtol)
         if st != Status.OK:
             return -1
+    if abs(q - qs) <= tol * qs:         # converged at the last layer tried
+        return max_depth
     return -1
