@@ -17,8 +17,8 @@ import numpy as np
 from . import fast_solvers
 from .codes import Evaluation, Kind, Order, Status
 from .depth_scale import depth_scale
-from .fast_path import closed_form_of, describe
 from .errors import DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError, UndefinedQuantityError
+from .fast_path import closed_form_of, describe
 from .nonlinearity import as_nonlinearity
 from .quadrature import RTOL, CStar
 

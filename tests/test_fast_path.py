@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import meanfield as mf
-from meanfield.closed_forms import C, Q, Q1, Q2
+from meanfield.closed_forms import Q1, Q2, C, Q
 from meanfield.codes import Evaluation
 
 FAMILIES = ["relu", "Max(x, x/5)", "Abs(x)", "3*x", "Heaviside(x)", "sign(x)", "erf(x)", "sin(x)", "cos(x)"]
