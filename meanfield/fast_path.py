@@ -70,6 +70,7 @@ class ClosedForm:
     cross_slope: Callable | None
     gap: Callable | None
     derived: bool = False
+    notes: tuple = ()       # derived forms: what was rejected (meanfield.derived_path)
 
     @property
     def describe(self) -> str:

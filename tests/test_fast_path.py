@@ -158,3 +158,101 @@ def test_gap_keeps_relative_accuracy_as_c_goes_to_one():
     cf = mf.closed_form_of("Abs(x)")
     e = 1e-10
     assert cf.gap(1.0, 1 - e, e) == pytest.approx(e - 2 / math.pi * (2 * e) ** 1.5 / 3, rel=1e-12)
+
+
+def _same(a, b, rel, absolute=0.0):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    ok = ~np.isnan(a)
+    np.testing.assert_allclose(a[ok], b[ok], rtol=rel, atol=absolute)
+
+
+@pytest.mark.parametrize("phi", ["erf(x)", "relu", "sin(x)", "Heaviside(x)"])
+def test_phase_diagram_closed_form_agrees_with_forced_quadrature(phi):
+    sw, sb = np.linspace(0.5, 4.0, 9), np.linspace(0.0, 1.0, 5)
+    a = mf.phase_diagram(phi, sw, sb)
+    b = mf.phase_diagram(phi, sw, sb, closed_form=False)
+    assert a.evaluation == Evaluation.CLOSED_FORM and b.evaluation == Evaluation.QUADRATURE
+    assert a.evaluation_source.startswith("closed form: ")
+    np.testing.assert_array_equal(a.status, b.status)
+    np.testing.assert_array_equal(a.convergence_depth, b.convergence_depth)
+    _same(a.q_star, b.q_star, 1e-10)            # grids run the quadrature at rtol 1e-10
+    _same(a.chi1, b.chi1, 1e-10)
+    _same(a.chi2, b.chi2, 1e-10)
+    _same(a.c_star, b.c_star, 1e-8, 1e-10)
+    _same(a.xi_c, b.xi_c, 1e-7)
+    if phi != "Heaviside(x)":      # step: dV/dq = 0 exactly (xi_q = 0); the quadrature gives ~1e-17
+        _same(a.xi_q, b.xi_q, 1e-8)
+    _same(a.critical_sigma_w, b.critical_sigma_w, 1e-7)
+    assert [(p.sigma_b, p.stable, p.reached) for p in a.critical_points] == \
+        [(p.sigma_b, p.stable, p.reached) for p in b.critical_points]
+    assert all(p.evaluation == Evaluation.CLOSED_FORM for p in a.critical_points)
+
+
+def test_phase_diagram_saves_and_loads_its_path(tmp_path):
+    pd = mf.phase_diagram("erf(x)", [1.0, 2.0], [0.1, 0.5])
+    pd.save(tmp_path / "erf")
+    back = mf.PhaseDiagram.load(tmp_path / "erf")
+    assert back.evaluation == Evaluation.CLOSED_FORM and back.evaluation_source == pd.evaluation_source
+    assert back.critical_points == pd.critical_points
+
+
+def test_erf_critical_line_against_its_closed_form_by_hand():
+    # chi1 = sw^2 4/(pi sqrt(1 + 4q)) = 1 and q = sw^2 (2/pi) asin(2q/(1+2q)) + sb^2 (Williams 1997), by mpmath
+    mpmath.mp.dps = 30
+    for sb in (0.05, 0.3, 1.0):
+        pts = mf.critical_points("erf(x)", sb)
+        crit = [p for p in pts if p.critical]
+        assert len(crit) == 1 and crit[0].evaluation == Evaluation.CLOSED_FORM
+        p = crit[0]
+        q, sw2 = mpmath.mpf(p.q_star), mpmath.mpf(p.sigma_w) ** 2
+        assert abs(sw2 * 4 / (mpmath.pi * mpmath.sqrt(1 + 4 * q)) - 1) < 1e-14
+        assert abs(sw2 * 2 / mpmath.pi * mpmath.asin(2 * q / (1 + 2 * q)) + sb ** 2 - q) < 1e-13 * q
+        assert p.sigma_w == pytest.approx(mf.critical_sigma_w("erf(x)", sb, closed_form=False), rel=1e-12)
+    # sigma_b = 0: the line ends at q* = 0, sigma_w = 1/phi'(0) = sqrt(pi)/2
+    assert mf.critical_sigma_w("erf(x)", 0.0) == pytest.approx(math.sqrt(math.pi) / 2, rel=1e-15)
+    line = mf.critical_line("erf(x)", q=[0.1, 1.0, 10.0])
+    ref = mf.critical_line("erf(x)", q=[0.1, 1.0, 10.0], closed_form=False)
+    np.testing.assert_allclose(line.sigma_w, ref.sigma_w, rtol=1e-13)
+    np.testing.assert_allclose(line.sigma_b, ref.sigma_b, rtol=1e-12)
+    np.testing.assert_allclose(line.slope, ref.slope, rtol=1e-12)
+
+
+def test_derived_closed_form_is_verified_and_used(monkeypatch):
+    # x^2 + x: derive() finds every average; E[phi^2] = q (3q + 1) is checked here by hand too
+    from meanfield import fast_path
+    monkeypatch.setattr(fast_path, "_CACHE", {})
+    monkeypatch.setattr("meanfield.derived_path._CACHE", fast_path._CACHE)
+    m = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form="derive")
+    assert m.evaluation == Evaluation.CLOSED_FORM and "derived by sympy" in m.evaluation_source
+    ref = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form=False)
+    assert m.length_map(0.7) == pytest.approx(0.25 * 0.7 * (3 * 0.7 + 1) + 0.09, rel=1e-15)
+    assert m.q_star() == pytest.approx(ref.q_star(), rel=1e-13)
+    assert m.chi1() == pytest.approx(ref.chi1(), rel=1e-13)
+    assert m.chi2() == pytest.approx(ref.chi2(), rel=1e-13)
+    assert m.chi_c(0.3) == pytest.approx(ref.chi_c(0.3), rel=1e-12)
+    assert mf.MeanField("x**2 + x", 0.5, 0.3).evaluation == Evaluation.QUADRATURE   # only on request
+
+
+def test_wrong_derived_form_is_rejected_reported_and_never_used(monkeypatch):
+    import dataclasses
+
+    from meanfield import derived_path, fast_path
+    from meanfield.derivation import derive
+
+    monkeypatch.setattr(fast_path, "_CACHE", {})
+    monkeypatch.setattr(derived_path, "_CACHE", fast_path._CACHE)
+    real = derive("x**2 + x")
+
+    def wrong(nl):    # E[phi^2] off by 1e-6 relative, E[phi'^2] right
+        return dataclasses.replace(real, second=dataclasses.replace(real.second, value=real.second.value * (1 + 1e-6)))
+
+    monkeypatch.setattr(derived_path, "_derive", wrong)
+    with pytest.warns(UserWarning, match=r"derived closed form of E\[phi\^2\] for phi = .* rejected"):
+        m = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form="derive")
+    assert "E[phi^2] rejected" in m.evaluation_source
+    assert m._cf.second is None and m._cf.slope is not None
+    ref = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form=False)
+    # the rejected moment is never used: the length map is the quadrature's, not the 1e-6-off form
+    assert m.length_map(0.7) == pytest.approx(ref.length_map(0.7), rel=1e-13)
+    assert m.q_star() == pytest.approx(ref.q_star(), rel=1e-13)
