@@ -71,6 +71,9 @@ class ClosedForm:
     gap: Callable | None
     derived: bool = False
     notes: tuple = ()       # derived forms: what was rejected (meanfield.derived_path)
+    #: k where E[phi^2] = k q exactly (a x + b|x|): the length map is affine in q, which the
+    #: searches of meanfield.fast_solvers solve in one step where the answer is not marginal
+    affine: float | None = None
 
     @property
     def describe(self) -> str:
@@ -157,8 +160,10 @@ def _lead_plus_asin(lead: float, w: float, c):
 
 
 def _one_minus_c2(c, omc):
-    omc = np.asarray(omc, dtype=float)
-    return np.where(np.asarray(c) >= 0.0, omc * (2.0 - omc), 1.0 - np.asarray(c, dtype=float) ** 2)
+    c, omc = np.asarray(c, dtype=float), np.asarray(omc, dtype=float)
+    if np.all(c >= 0.0):          # the common case (the c* search): one branch only
+        return omc * (2.0 - omc)
+    return np.where(c >= 0.0, omc * (2.0 - omc), 1.0 - c ** 2)
 
 
 def _abs_linear(a: float, b: float, name: str, source: str) -> ClosedForm:
@@ -182,7 +187,8 @@ def _abs_linear(a: float, b: float, name: str, source: str) -> ClosedForm:
         cross=cross,
         cross_slope=lambda q1, q2, c, omc: _lead_plus_asin(a2, b2, c) + 0.0 * (q1 + q2),
         gap=lambda q, c, omc: np.asarray(q, dtype=float) * (a2 * np.asarray(omc, dtype=float)
-                                                             + b2 * _arccos_gap(c, omc)))
+                                                             + b2 * _arccos_gap(c, omc)),
+        affine=k2)
 
 
 def _step(m: float, s: float, phi0: float, name: str, source: str) -> ClosedForm:
@@ -215,8 +221,11 @@ def _erf(name: str, source: str) -> ClosedForm:
         s1 = np.sqrt(1.0 + 4.0 * q)
         s2 = np.sqrt(1.0 + 4.0 * q + 4.0 * q * q * w)
         # arcsin A - arcsin cA, A = 2q/(1+2q), as one atan2 carrying the factor 1 - c^2
-        num = 2.0 * q * w * (1.0 + 2.0 * q) ** 2 / (s2 + np.abs(c) * s1)
-        near = _2_PI * np.arctan2(num, s1 * s2 + 4.0 * np.abs(c) * q * q)
+        ac = np.abs(c)
+        num = 2.0 * q * w * (1.0 + 2.0 * q) ** 2 / (s2 + ac * s1)
+        near = _2_PI * np.arctan2(num, s1 * s2 + 4.0 * ac * q * q)
+        if np.all(c > 0.0):
+            return near
         far = second(q) - _2_PI * np.arctan2(2.0 * c * q, s2)
         return np.where(c > 0.0, near, far)
 

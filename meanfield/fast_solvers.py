@@ -47,31 +47,32 @@ def refine(fn, lo, f_lo, hi, f_hi, ftol: float, xtol: float, max_iter: int = 200
     """Roots of fn(index, x) in the brackets [lo, hi] (f_lo, f_hi of opposite signs), all at once:
     bracketed secant steps with the Illinois rule, stopping at |f| <= ftol x or hi - lo <= xtol hi.
     ``fn(idx, x)`` evaluates the function of the points ``idx`` at x.  Returns (x, converged)."""
-    lo, f_lo, hi, f_hi = (np.array(v, dtype=float) for v in (lo, f_lo, hi, f_hi))
-    n = lo.size
-    x = lo.copy()
-    done = (f_lo == 0.0) | (f_hi == 0.0)
-    x[f_hi == 0.0] = hi[f_hi == 0.0]
-    side = np.zeros(n, dtype=np.int64)
+    a, fa, b, fb = (np.array(v, dtype=float) for v in (lo, f_lo, hi, f_hi))
+    n = a.size
+    x = a.copy()
+    done = (fa == 0.0) | (fb == 0.0)
+    x[fb == 0.0] = b[fb == 0.0]
+    # the points still running, compacted once per step (cheaper than indexing the full arrays)
+    i = np.nonzero(~done)[0]
+    a, fa, b, fb = a[i], fa[i], b[i], fb[i]
+    side = np.zeros(i.size, dtype=np.int64)
     for _it in range(max_iter):
-        i = np.nonzero(~done)[0]
         if i.size == 0:
             break
-        a, fa, b, fb = lo[i], f_lo[i], hi[i], f_hi[i]
         xi = (a * fb - b * fa) / (fb - fa)
         xi = np.where((a < xi) & (xi < b), xi, 0.5 * (a + b))
         f = fn(i, xi)
         x[i] = xi
         stop = (f == 0.0) | (np.abs(f) <= ftol * np.abs(xi))
         same = (f > 0.0) == (fa > 0.0)
-        s = side[i]
-        lo[i] = np.where(same, xi, a)
-        f_lo[i] = np.where(same, f, np.where(s == -1, 0.5 * fa, fa))
-        hi[i] = np.where(same, b, xi)
-        f_hi[i] = np.where(same, np.where(s == 1, 0.5 * fb, fb), f)
-        side[i] = np.where(same, 1, -1)
-        stop |= hi[i] - lo[i] <= xtol * hi[i]
-        done[i] = stop
+        a, b = np.where(same, xi, a), np.where(same, b, xi)
+        fa, fb = (np.where(same, f, np.where(side == -1, 0.5 * fa, fa)),
+                  np.where(same, np.where(side == 1, 0.5 * fb, fb), f))
+        side = np.where(same, 1, -1)
+        stop |= b - a <= xtol * b
+        done[i[stop]] = True
+        keep = ~stop
+        i, a, fa, b, fb, side = i[keep], a[keep], fa[keep], b[keep], fb[keep], side[keep]
     return x, done
 
 
@@ -90,6 +91,21 @@ def q_star(cf: ClosedForm, sw2, sb2, q0: float):
     q[at_q0] = q0
     lo, f_lo, hi, f_hi = (np.full(n, np.nan) for _ in range(4))
     bracketed = np.zeros(n, dtype=bool)
+    if cf.affine is not None:
+        # V(q) = s q + sb2: away from the marginal s = 1 the search's answer is known outright
+        # (q* = sb2/(1-s) below 1e14, reached from either side with certified signs; 0 where
+        # sb2 = 0; growth without bound for s > 1); the marginal points take the search below
+        s = sw2 * cf.affine
+        todo = ~bad & ~at_q0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fixed = sb2 / (1.0 - s)
+        ok = todo & (s < 1 - 1e-12) & (sb2 > 0) & (fixed <= 1e14)
+        q[ok] = fixed[ok]
+        zero = todo & (s < 1 - 1e-12) & (sb2 == 0)
+        q[zero], status[zero] = 0.0, Status.Q_ZERO
+        grows = todo & (s > 1 + 1e-12)
+        q[grows], status[grows] = np.inf, Status.Q_DIVERGES
+        bad = bad | ok | zero | grows
     # upwards: the orbit grows to the first certified sign change above q0
     i = np.nonzero(~bad & ~at_q0 & (f0 > 0))[0]
     lo[i], f_lo[i] = q0, f0[i]
@@ -178,6 +194,8 @@ def stable_below(cf: ClosedForm, sw2, sb2, q0: float):
         qs.append(q)
     if not qs:
         return np.zeros(sw2.size, dtype=bool)
+    if cf.affine is not None:       # V(q) - q is affine in q: its least value on the scan is at an end
+        qs = [qs[0], qs[-1]]
     grid = np.array(qs)[None, :]
     f, cert = _probe(cf, sw2[:, None], sb2[:, None], grid)
     return np.any(cert & (f < 0.0), axis=1)
