@@ -48,7 +48,6 @@ def refine(fn, lo, f_lo, hi, f_hi, ftol: float, xtol: float, max_iter: int = 200
     bracketed secant steps with the Illinois rule, stopping at |f| <= ftol x or hi - lo <= xtol hi.
     ``fn(idx, x)`` evaluates the function of the points ``idx`` at x.  Returns (x, converged)."""
     a, fa, b, fb = (np.array(v, dtype=float) for v in (lo, f_lo, hi, f_hi))
-    n = a.size
     x = a.copy()
     done = (fa == 0.0) | (fb == 0.0)
     x[fb == 0.0] = b[fb == 0.0]

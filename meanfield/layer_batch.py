@@ -27,13 +27,15 @@ from .quadrature import RTOL
 class LayerMap(NamedTuple):
     """q', c', chi_c and a :class:`~meanfield.codes.Status` per point (arrays of the broadcast shape).
 
-    ``chi_c`` is NaN everywhere where phi jumps (phi' has a Dirac delta).  ``evaluation`` says
+    ``chi_c`` is NaN everywhere where phi jumps (phi' has a Dirac delta).  ``one_minus_c`` is
+    1 - c' computed directly on the closed-form path (on the quadrature path, 1 - c').  ``evaluation`` says
     which path produced the numbers, ``source`` names it in one line.
     """
     q: np.ndarray
     c: np.ndarray
     chi_c: np.ndarray
     status: np.ndarray
+    one_minus_c: np.ndarray     # 1 - c', to full relative accuracy as c -> 1 on the closed-form path
     evaluation: Evaluation
     source: str
 
@@ -80,11 +82,12 @@ def layer_map(phi, sigma_w, sigma_b, q, c, rtol: float = RTOL, closed_form=True)
     cf = closed_form_of(nl, closed_form)
     if cf is not None and cf.has("second", "gap"):
         qn = sw2 * cf.second(qa) + sb2
+        omc = 1.0 - ca
         with np.errstate(invalid="ignore", divide="ignore"):
-            cn = 1.0 - sw2 * cf.gap(qa, ca, 1.0 - ca) / qn
-        chic = sw2 * cf.cross_slope(qa, qa, ca, 1.0 - ca) if cf.has("cross_slope") else np.full(qa.shape, np.nan)
-        status = np.where(np.isfinite(qn) & np.isfinite(cn), Status.OK, Status.NONFINITE).astype(int)
-        res = (qn, cn, chic, status)
+            gap = sw2 * cf.gap(qa, ca, omc) / qn
+        chic = sw2 * cf.cross_slope(qa, qa, ca, omc) if cf.has("cross_slope") else np.full(qa.shape, np.nan)
+        status = np.where(np.isfinite(qn) & np.isfinite(gap), Status.OK, Status.NONFINITE).astype(int)
+        res = (qn, 1.0 - gap, chic, status, gap)
         ev = Evaluation.CLOSED_FORM
     else:
         res = _quadrature(nl, sw2, sb2, qa, ca, float(rtol))
@@ -101,10 +104,10 @@ def _quadrature(nl, sw2, sb2, q, c, rtol):
     K = nl.kernels.module
     out = np.full((q.size, len(LayerField)), np.nan)
     if q.size == 0:
-        return out[:, 0], out[:, 1], out[:, 2], np.zeros(0, dtype=int)
+        return out[:, 0], out[:, 1], out[:, 2], np.zeros(0, dtype=int), out[:, 1]
     lo, hi = float(q.min()), float(q.max())
     table = build_table(K, lo, max(hi, lo * (1 + 1e-9))) if rtol >= K.TAB_USE_RTOL else empty_table(K)
     run_blocks(K.layer_block, q.size, table, sw2, sb2, q, c, rtol, out)
     status = np.where(np.isnan(out[:, LayerField.STATUS]), Status.NOT_CONVERGED, out[:, LayerField.STATUS])
     chic = out[:, LayerField.CHI_C] if not nl.delta_in_d1 else np.full(q.size, math.nan)
-    return out[:, LayerField.Q], out[:, LayerField.C], chic, status.astype(int)
+    return out[:, LayerField.Q], out[:, LayerField.C], chic, status.astype(int), 1.0 - out[:, LayerField.C]
