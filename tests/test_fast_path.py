@@ -256,3 +256,20 @@ def test_wrong_derived_form_is_rejected_reported_and_never_used(monkeypatch):
     # the rejected moment is never used: the length map is the quadrature's, not the 1e-6-off form
     assert m.length_map(0.7) == pytest.approx(ref.length_map(0.7), rel=1e-13)
     assert m.q_star() == pytest.approx(ref.q_star(), rel=1e-13)
+
+
+def test_cli_prints_the_path_and_quadrature_forces_it(capsys, tmp_path):
+    from meanfield.cli import main
+
+    assert main(["point", "relu", "--sigma-w", "1.3", "--sigma-b", "0.4"]) == 0
+    out = capsys.readouterr().out
+    assert "# evaluation: closed form: arc-cosine kernel, Cho & Saul 2009" in out
+    assert main(["point", "relu", "--sigma-w", "1.3", "--sigma-b", "0.4", "--quadrature"]) == 0
+    out_q = capsys.readouterr().out
+    assert "# evaluation: certified quadrature" in out_q
+    # the same q* either way, to the digits printed (12)
+    line = [s for s in out.splitlines() if s.strip().startswith("q*")]
+    assert line and line == [s for s in out_q.splitlines() if s.strip().startswith("q*")]
+    assert main(["phase", "erf", "--sigma-w", "1:2:3", "--sigma-b", "0.1:0.5:2", "--quiet",
+                 "--out", str(tmp_path / "p")]) == 0
+    assert "# evaluation: closed form: Williams 1997" in capsys.readouterr().out
