@@ -105,51 +105,55 @@ def q_star(cf: ClosedForm, sw2, sb2, q0: float):
         grows = todo & (s > 1 + 1e-12)
         q[grows], status[grows] = np.inf, Status.Q_DIVERGES
         bad = bad | ok | zero | grows
-    # upwards: the orbit grows to the first certified sign change above q0
-    i = np.nonzero(~bad & ~at_q0 & (f0 > 0))[0]
-    lo[i], f_lo[i] = q0, f0[i]
-    hi[i] = _step_up(q0a[i], f0[i])
-    unresolved = np.zeros(n, dtype=bool)
-    unresolved[i] = ~cert0[i]
-    while i.size:
-        fh, cert = _probe(cf, sw2[i], sb2[i], hi[i])
+    # upwards: the orbit grows to the first certified sign change above q0.  The loops work on
+    # compacted copies of the running points (idx) and write back where a point finishes.
+    idx = np.nonzero(~bad & ~at_q0 & (f0 > 0))[0]
+    w2, b2 = sw2[idx], sb2[idx]
+    l, fl = np.full(idx.size, float(q0)), f0[idx]
+    h = _step_up(l, fl)
+    unres = ~cert0[idx]
+    while idx.size:
+        fh, cert = _probe(cf, w2, b2, h)
         nonfinite = ~np.isfinite(fh)
-        q[i[nonfinite]], status[i[nonfinite]] = lo[i[nonfinite]], Status.Q_UNRESOLVED
         found = ~nonfinite & cert & (fh <= 0.0)
-        f_hi[i[found]] = fh[found]
-        bracketed[i[found]] = True
+        j = idx[found]
+        lo[j], f_lo[j], hi[j], f_hi[j] = l[found], fl[found], h[found], fh[found]
+        bracketed[j] = True
+        j = idx[nonfinite]
+        q[j], status[j] = l[nonfinite], Status.Q_UNRESOLVED
         go = ~nonfinite & ~found
         move = go & cert
-        lo[i[move]], f_lo[i[move]] = hi[i[move]], fh[move]
-        unresolved[i[go & ~cert]] = True
-        hi[i[go]] = _step_up(hi[i[go]], fh[go])
-        i = i[go]
-        top = hi[i] > 1e15
-        j = i[top]
-        q[j] = np.where(unresolved[j], lo[j], np.inf)
-        status[j] = np.where(unresolved[j], Status.Q_UNRESOLVED, Status.Q_DIVERGES)
-        i = i[~top]
+        l, fl = np.where(move, h, l), np.where(move, fh, fl)
+        unres |= go & ~cert
+        h = _step_up(h, fh)
+        top = go & (h > 1e15)
+        j = idx[top]
+        q[j] = np.where(unres[top], l[top], np.inf)
+        status[j] = np.where(unres[top], Status.Q_UNRESOLVED, Status.Q_DIVERGES)
+        keep = go & ~top
+        idx, w2, b2, l, fl, h, unres = (a[keep] for a in (idx, w2, b2, l, fl, h, unres))
     # downwards: the orbit shrinks to the first certified sign change below q0 (or to 0)
-    i = np.nonzero(~bad & ~at_q0 & (f0 < 0))[0]
-    hi[i], f_hi[i] = q0, f0[i]
-    lo[i] = _step_down(q0a[i], f0[i])
     v0, _e = length_map(cf, sw2, sb2, np.zeros(n))
-    while i.size:
-        fl, cert = _probe(cf, sw2[i], sb2[i], lo[i])
+    idx = np.nonzero(~bad & ~at_q0 & (f0 < 0))[0]
+    w2, b2, zero_ok = sw2[idx], sb2[idx], (sb2[idx] == 0.0) & (v0[idx] == 0.0)
+    h, fh = np.full(idx.size, float(q0)), f0[idx]
+    l = _step_down(h, fh)
+    while idx.size:
+        fl, cert = _probe(cf, w2, b2, l)
         found = cert & (fl >= 0.0)
-        f_lo[i[found]] = fl[found]
-        bracketed[i[found]] = True
-        go = ~found
-        move = go & cert
-        hi[i[move]], f_hi[i[move]] = lo[i[move]], fl[move]
-        lo[i[go]] = _step_down(lo[i[go]], fl[go])
-        i = i[go]
-        zero = (lo[i] < 1e-30) & (sb2[i] == 0.0) & (v0[i] == 0.0)
-        q[i[zero]], status[i[zero]] = 0.0, Status.Q_ZERO
-        i = i[~zero]
-        lost = lo[i] < 1e-300
-        q[i[lost]], status[i[lost]] = 0.0, Status.NOT_CONVERGED
-        i = i[~lost]
+        j = idx[found]
+        lo[j], f_lo[j], hi[j], f_hi[j] = l[found], fl[found], h[found], fh[found]
+        bracketed[j] = True
+        move = ~found & cert
+        h, fh = np.where(move, l, h), np.where(move, fl, fh)
+        l = _step_down(l, fl)
+        zero = ~found & (l < 1e-30) & zero_ok
+        q[idx[zero]], status[idx[zero]] = 0.0, Status.Q_ZERO
+        lost = ~found & ~zero & (l < 1e-300)
+        q[idx[lost]], status[idx[lost]] = 0.0, Status.NOT_CONVERGED
+        keep = ~(found | zero | lost)
+        if not keep.all():
+            idx, w2, b2, zero_ok, l, h, fh = (a[keep] for a in (idx, w2, b2, zero_ok, l, h, fh))
     k = np.nonzero(bracketed)[0]
     if k.size:
         def fn(idx, x):
