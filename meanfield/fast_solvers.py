@@ -251,6 +251,8 @@ def c_star(cf: ClosedForm, sw2, q, chi1):
     return cs, omc, chic, status
 
 
+#: most roots kept per sigma_b (the kernels' CRIT_MAX_ROOTS)
+CRIT_MAX_ROOTS = 16
 #: the scan of the kernels' ``critical_roots``: q in [1e-8, 1e8], 8 points per decade
 CRIT_SCAN = 1e-8 * 10.0 ** (np.arange(129) / 8.0)
 
@@ -279,4 +281,6 @@ def critical_roots(cf: ClosedForm, sb2):
                 return x - cf.second(x) / cf.slope(x) - sb2[r[m[idx]]]
         roots[m], _ok = refine(fn, CRIT_SCAN[k[m]], g[r[m], k[m]], CRIT_SCAN[k[m] + 1], g[r[m], k[m] + 1],
                                0.0, 1e-15)
-    return [np.sort(roots[r == j]) for j in range(sb2.size)]
+    # at most CRIT_MAX_ROOTS per sigma_b, the lowest, as the kernels keep (a linear phi at sigma_b = 0
+    # has g = 0 on the whole scan)
+    return [np.sort(roots[r == j])[:CRIT_MAX_ROOTS] for j in range(sb2.size)]
