@@ -74,6 +74,8 @@ class ClosedForm:
     #: k where E[phi^2] = k q exactly (a x + b|x|): the length map is affine in q, which the
     #: searches of meanfield.fast_solvers solve in one step where the answer is not marginal
     affine: float | None = None
+    #: (E[phi^2], gap, E[phi' phi']) at q1 = q2 = q in one pass sharing subexpressions (layer_map), or None
+    layer: Callable | None = None
 
     @property
     def describe(self) -> str:
@@ -223,11 +225,18 @@ def _erf(name: str, source: str) -> ClosedForm:
         q = np.asarray(q, dtype=float)
         return _2_PI * np.arctan2(2.0 * q, np.sqrt(1.0 + 4.0 * q))
 
-    def gap(q, c, omc):
+    def layer(q, c, omc):
+        q, c, omc = (np.asarray(v, dtype=float) for v in (q, c, omc))
+        s1 = np.sqrt(1.0 + 4.0 * q)
+        s2 = np.sqrt(1.0 + 4.0 * q + 4.0 * q * q * _one_minus_c2(c, omc))
+        return _2_PI * np.arctan2(2.0 * q, s1), gap(q, c, omc, s1, s2), 4.0 / (math.pi * s2)
+
+    def gap(q, c, omc, s1=None, s2=None):
         q, c, omc = (np.asarray(v, dtype=float) for v in (q, c, omc))
         w = _one_minus_c2(c, omc)
-        s1 = np.sqrt(1.0 + 4.0 * q)
-        s2 = np.sqrt(1.0 + 4.0 * q + 4.0 * q * q * w)
+        if s1 is None:
+            s1 = np.sqrt(1.0 + 4.0 * q)
+            s2 = np.sqrt(1.0 + 4.0 * q + 4.0 * q * q * w)
         # arcsin A - arcsin cA, A = 2q/(1+2q), as one atan2 carrying the factor 1 - c^2
         # numerator A sqrt(1-c^2A^2) - cA sqrt(1-A^2), times (1+2q)^2: for c > 0 rewritten with the
         # factor 1 - c^2 explicit (no cancellation as c -> 1); for c <= 0 a sum of terms >= 0
@@ -241,7 +250,7 @@ def _erf(name: str, source: str) -> ClosedForm:
         curvature=lambda q: 16.0 * q / (math.pi * (1.0 + 4.0 * np.asarray(q, dtype=float)) ** 1.5),
         cross=lambda q1, q2, c, omc: _2_PI * np.arctan2(2.0 * c * np.sqrt(q1 * q2), cross_den(q1, q2, c, omc)),
         cross_slope=lambda q1, q2, c, omc: 4.0 / (math.pi * cross_den(q1, q2, c, omc)),
-        gap=gap)
+        gap=gap, layer=layer)
 
 
 def _damped(q1, q2, c, sign):

@@ -70,9 +70,10 @@ def layer_map(phi, sigma_w, sigma_b, q, c, rtol: float = RTOL, closed_form=True)
     """
     nl = as_nonlinearity(phi)
     sw, sb, qa, ca = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(sigma_w, sigma_b, q, c))
-    for name, a, ok in (("sigma_w", sw, sw >= 0), ("sigma_b", sb, sb >= 0), ("q", qa, qa > 0),
-                        ("c", ca, np.abs(ca) <= 1)):
-        if not np.all(np.isfinite(a) & ok):
+    for name, a, lo, hi in (("sigma_w", sw, 0.0, np.inf), ("sigma_b", sb, 0.0, np.inf), ("q", qa, 0.0, np.inf),
+                            ("c", ca, -1.0, 1.0)):
+        # two reductions per array (NaN fails every comparison); q > 0 and |c| <= 1 checked exactly
+        if a.size and not (a.min() >= lo and a.max() <= hi and a.max() < np.inf and (name != "q" or a.min() > 0)):
             want = {"q": "> 0", "c": "in [-1, 1]"}.get(name, ">= 0 (a standard deviation)")
             raise ValueError(f"layer_map: every {name} must be finite and {want}")
     if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
@@ -81,12 +82,17 @@ def layer_map(phi, sigma_w, sigma_b, q, c, rtol: float = RTOL, closed_form=True)
     sw2, sb2, qa, ca = (np.ascontiguousarray(v.ravel()) for v in (sw ** 2, sb ** 2, qa, ca))
     cf = closed_form_of(nl, closed_form)
     if cf is not None and cf.has("second", "gap"):
-        qn = sw2 * cf.second(qa) + sb2
         omc = 1.0 - ca
+        if cf.layer is not None:
+            e2, g, x = cf.layer(qa, ca, omc)
+        else:
+            e2, g = cf.second(qa), cf.gap(qa, ca, omc)
+            x = cf.cross_slope(qa, qa, ca, omc) if cf.has("cross_slope") else np.full(qa.shape, np.nan)
+        qn = sw2 * e2 + sb2
         with np.errstate(invalid="ignore", divide="ignore"):
-            gap = sw2 * cf.gap(qa, ca, omc) / qn
-        chic = sw2 * cf.cross_slope(qa, qa, ca, omc) if cf.has("cross_slope") else np.full(qa.shape, np.nan)
-        status = np.where(np.isfinite(qn) & np.isfinite(gap), Status.OK, Status.NONFINITE).astype(int)
+            gap = sw2 * g / qn
+        chic = sw2 * x
+        status = np.where(np.isfinite(qn + gap), Status.OK, Status.NONFINITE).astype(int)
         res = (qn, 1.0 - gap, chic, status, gap)
         ev = Evaluation.CLOSED_FORM
     else:
