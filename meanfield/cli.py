@@ -180,11 +180,14 @@ def _default_sigma_w(phi) -> np.ndarray:
     """
     from .codes import Kind
     from .errors import MeanFieldError
+    from .fast_path import closed_form_of
     from .nonlinearity import as_nonlinearity
 
     top = 4.0
     try:
-        growth = as_nonlinearity(phi).kernels.expect(Kind.PHI2, 1e8, rtol=1e-8) / 1e8
+        cf = closed_form_of(phi)      # where phi has one, nothing needs compiling
+        growth = (float(cf.second(1e8)) if cf is not None else
+                  as_nonlinearity(phi).kernels.expect(Kind.PHI2, 1e8, rtol=1e-8)) / 1e8
         if growth > 0 and 1.25 / math.sqrt(growth) < top:
             top = max(1.0, 1.25 / math.sqrt(growth))
     except MeanFieldError:

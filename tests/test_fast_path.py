@@ -218,11 +218,20 @@ def test_erf_critical_line_against_its_closed_form_by_hand():
     np.testing.assert_allclose(line.slope, ref.slope, rtol=1e-12)
 
 
-def test_derived_closed_form_is_verified_and_used(monkeypatch):
+@pytest.fixture(scope="module")
+def x2_derivation():
+    """derive("x**2 + x") once for the module (sympy: ~10-20 s)."""
+    from meanfield.derivation import derive
+    return derive("x**2 + x")
+
+
+@pytest.mark.slow
+def test_derived_closed_form_is_verified_and_used(monkeypatch, x2_derivation):
     # x^2 + x: derive() finds every average; E[phi^2] = q (3q + 1) is checked here by hand too
-    from meanfield import fast_path
+    from meanfield import derived_path, fast_path
     monkeypatch.setattr(fast_path, "_CACHE", {})
-    monkeypatch.setattr("meanfield.derived_path._CACHE", fast_path._CACHE)
+    monkeypatch.setattr(derived_path, "_CACHE", fast_path._CACHE)
+    monkeypatch.setattr(derived_path, "_derive", lambda nl: x2_derivation)
     m = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form="derive")
     assert m.evaluation == Evaluation.CLOSED_FORM and "derived by sympy" in m.evaluation_source
     ref = mf.MeanField("x**2 + x", 0.5, 0.3, q0=0.5, closed_form=False)
@@ -234,15 +243,15 @@ def test_derived_closed_form_is_verified_and_used(monkeypatch):
     assert mf.MeanField("x**2 + x", 0.5, 0.3).evaluation == Evaluation.QUADRATURE   # only on request
 
 
-def test_wrong_derived_form_is_rejected_reported_and_never_used(monkeypatch):
+@pytest.mark.slow
+def test_wrong_derived_form_is_rejected_reported_and_never_used(monkeypatch, x2_derivation):
     import dataclasses
 
     from meanfield import derived_path, fast_path
-    from meanfield.derivation import derive
 
     monkeypatch.setattr(fast_path, "_CACHE", {})
     monkeypatch.setattr(derived_path, "_CACHE", fast_path._CACHE)
-    real = derive("x**2 + x")
+    real = x2_derivation
 
     def wrong(nl):    # E[phi^2] off by 1e-6 relative, E[phi'^2] right
         return dataclasses.replace(real, second=dataclasses.replace(real.second, value=real.second.value * (1 + 1e-6)))
