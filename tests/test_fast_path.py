@@ -282,3 +282,16 @@ def test_cli_prints_the_path_and_quadrature_forces_it(capsys, tmp_path):
     assert main(["phase", "erf", "--sigma-w", "1:2:3", "--sigma-b", "0.1:0.5:2", "--quiet",
                  "--out", str(tmp_path / "p")]) == 0
     assert "# evaluation: closed form: Williams 1997" in capsys.readouterr().out
+
+
+def test_closed_form_paths_compile_nothing():
+    # the compiled kernels are a cached property of the Nonlinearity: never built on the closed-form paths
+    nl = mf.Nonlinearity("erf(x)")
+    m = mf.MeanField(nl, 2.0, 0.3)
+    m.q_star(), m.chi1(), m.chi2(), m.c_star(), m.depth_scales(), m.fixed_points(), m.convergence_depth()
+    mf.phase_diagram(nl, [1.0, 2.0], [0.0, 0.3])
+    mf.layer_map(nl, 2.0, 0.3, [1.0], [0.5])
+    mf.critical_sigma_w(nl, 0.3), mf.critical_line(nl, q=[1.0])
+    assert "kernels" not in vars(nl)
+    mf.MeanField(nl, 2.0, 0.3, closed_form=False).q_star()
+    assert "kernels" in vars(nl)
