@@ -295,3 +295,23 @@ def test_closed_form_paths_compile_nothing():
     assert "kernels" not in vars(nl)
     mf.MeanField(nl, 2.0, 0.3, closed_form=False).q_star()
     assert "kernels" in vars(nl)
+
+
+@pytest.mark.parametrize("sw,sb", [(2.0, 0.3), (3.0, 0.05), (1.6, 0.8)])
+def test_erf_q_star_and_c_star_against_mpmath_roots(sw, sb):
+    # q* = sw^2 (2/pi) asin(2q/(1+2q)) + sb^2 and c* = C(c*)/q* (Williams 1997), solved by mpmath at 30 digits
+    mpmath.mp.dps = 30
+    sw2, sb2 = mpmath.mpf(sw) ** 2, mpmath.mpf(sb) ** 2
+
+    def k(q, c):
+        return 2 / mpmath.pi * mpmath.asin(2 * c * q / (1 + 2 * q))
+
+    q = mpmath.findroot(lambda t: sw2 * k(t, 1) + sb2 - t, (mpmath.mpf("0.01"), mpmath.mpf(100)), solver="illinois")
+    m = mf.MeanField("erf(x)", sw, sb)
+    assert m.q_star() == pytest.approx(float(q), rel=4e-16 * 4)
+    c = mpmath.findroot(lambda t: (sw2 * k(q, t) + sb2) / q - t, (mpmath.mpf(0), mpmath.mpf("0.999999")),
+                        solver="illinois")
+    # c* is converged to 1e-13 relative in 1 - c* (the kernels' criterion), i.e. about 1e-13 absolute
+    assert m.c_star() == pytest.approx(float(c), rel=1e-13, abs=2e-13)
+    chi_c = sw2 * 4 / (mpmath.pi * mpmath.sqrt((1 + 2 * q) ** 2 - 4 * c * c * q * q))
+    assert m.chi_c() == pytest.approx(float(chi_c), rel=1e-13)
