@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from .closed_forms import KnownKernel, known_kernel
+from .codes import Evaluation
 from .critical import CriticalLine, CriticalPoint, critical_line, critical_points, critical_sigma_w
 from .derivation import Derivation, derive  # a module of another name: importing it never rebinds derive
 from .errors import (
@@ -19,6 +20,8 @@ from .errors import (
     UndefinedQuantityError,
 )
 from .expression import ExpressionError, parse_expression
+from .fast_path import ClosedForm, closed_form_of
+from .layer_batch import LayerMap, layer_map  # a module of another name: importing it never rebinds layer_map
 from .mean_field import Curvature, DepthScales, FixedPoint, FixedPoints, MeanField
 from .nonlinearity import Nonlinearity, registry_names
 from .phase import PhaseDiagram, phase_diagram
@@ -36,4 +39,5 @@ __all__ = [
     "derive", "MeanFieldError", "NoFixedPointError", "UndefinedQuantityError", "DivergentIntegralError",
     "NotConvergedError", "ExpressionError",
     "Derivation", "known_kernel", "KnownKernel", "__version__",
+    "Evaluation", "ClosedForm", "closed_form_of", "layer_map", "LayerMap",
 ]

@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output path prefix, in an existing directory (default phase_<phi>, plus a short "
                          "hash for expressions)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
+    ph.add_argument("--quadrature", action="store_true",
+                    help="use the certified quadrature even where phi has a closed form (for checking)")
+    ph.add_argument("--derive", action="store_true",
+                    help="also use closed forms that `meanfield derive` finds, once verified against the quadrature")
     ph.set_defaults(func=_cmd_phase)
 
     pt = sub.add_parser("point", help="all mean-field quantities at one (sigma_w, sigma_b)",
@@ -148,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="input length q^1: q* is the stable fixed point its orbit reaches (default 1)")
     pt.add_argument("--json", action="store_true", help="print everything as one JSON object "
                     "(inf as the string \"inf\"; an undefined quantity as null with its reason)")
+    pt.add_argument("--quadrature", action="store_true",
+                    help="use the certified quadrature even where phi has a closed form (for checking)")
     pt.set_defaults(func=_cmd_point)
 
     dv = sub.add_parser("derive", help="print the symbolic derivation",
@@ -194,11 +200,14 @@ def _default_sigma_w(phi) -> np.ndarray:
     """
     from .codes import Kind
     from .errors import MeanFieldError
+    from .fast_path import closed_form_of
     from .nonlinearity import as_nonlinearity
 
     top = 4.0
     try:
-        growth = as_nonlinearity(phi).kernels.expect(Kind.PHI2, 1e8, rtol=1e-8) / 1e8
+        cf = closed_form_of(phi)      # where phi has one, nothing needs compiling
+        growth = (float(cf.second(1e8)) if cf is not None else
+                  as_nonlinearity(phi).kernels.expect(Kind.PHI2, 1e8, rtol=1e-8)) / 1e8
         if growth > 0 and 1.25 / math.sqrt(growth) < top:
             top = max(1.0, 1.25 / math.sqrt(growth))
     except MeanFieldError:
@@ -219,8 +228,10 @@ def _cmd_phase(args) -> int:
         args.sigma_w = _default_sigma_w(args.phi)
         print(f"# sigma_w grid {args.sigma_w[0]:g}:{args.sigma_w[-1]:g}:{args.sigma_w.size} "
               f"(pass --sigma-w MIN:MAX:N to change it)")
+    closed = False if args.quadrature else ("derive" if args.derive else True)
     pd = phase_diagram(args.phi, args.sigma_w, args.sigma_b, q0=args.q0, rtol=args.rtol,
-                       correlations=not args.no_correlations, progress=not args.quiet)
+                       correlations=not args.no_correlations, progress=not args.quiet, closed_form=closed)
+    print(f"# evaluation: {pd.evaluation_source}")
     print(f"# critical line of phi = {pd.phi}: chi1 = 1 at the stable q* reached from q0 = {pd.q0:g}")
     print(f"{'sigma_b':>10} {'sigma_w':>18} {'q*':>18}")
     for b in pd.sigma_b.tolist():
@@ -244,7 +255,7 @@ def _cmd_phase(args) -> int:
     return 0
 
 
-def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
+def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0, closed_form=True) -> dict:
     """Everything ``meanfield point`` prints, as a dict.
 
     Parameters
@@ -258,6 +269,10 @@ def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
     q0 : float, optional
         Squared length per neuron of the input, q^1 > 0 (default 1): q* is the stable fixed
         point its orbit reaches.
+    closed_form : bool or "derive", optional
+        Use phi's closed form where it has one (default; see :mod:`meanfield.fast_path`), False
+        to force the certified quadrature, ``"derive"`` to also use forms found by
+        :func:`meanfield.derive` once checked against the quadrature.
 
     Returns
     -------
@@ -269,7 +284,8 @@ def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
         ``notes``; the floats ``q_star``, ``chi1``, ``chi2``, ``c_star``, ``xi_q``,
         ``xi_c`` (Poole eqs. 3, 7, 9, 6; Schoenholz et al. 2017 depth scales), each None
         where undefined, with the reason under ``undefined[name]`` (where q* is undefined
-        everything after it is None and only ``undefined["q_star"]`` is given).
+        everything after it is None and only ``undefined["q_star"]`` is given); ``evaluation``:
+        the path that produced the numbers (closed form or certified quadrature).
 
     Raises
     ------
@@ -283,9 +299,10 @@ def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
     from .errors import MeanFieldError
     from .mean_field import MeanField
 
-    mf = MeanField(phi, sigma_w, sigma_b, q0=q0)
+    mf = MeanField(phi, sigma_w, sigma_b, q0=q0, closed_form=closed_form)
     fps = mf.fixed_points()
     rep = {"phi": mf.phi.name, "sigma_w": mf.sigma_w, "sigma_b": mf.sigma_b, "q0": mf.q0,
+           "evaluation": mf.evaluation_source,
            "fixed_points": [{"q": p.q, "slope": p.slope, "chi1": p.chi1, "stable": p.stable,
                              "basin": list(p.basin) if p.basin else None} for p in fps],
            "scanned": list(fps.scanned), "above": fps.above, "multistable": fps.multistable,
@@ -314,7 +331,7 @@ def point_report(phi, sigma_w: float, sigma_b: float, q0: float = 1.0) -> dict:
 def _cmd_point(args) -> int:
     import json
 
-    rep = point_report(args.phi, args.sigma_w, args.sigma_b, args.q0)
+    rep = point_report(args.phi, args.sigma_w, args.sigma_b, args.q0, closed_form=not args.quadrature)
     if args.json:
         def enc(v):
             if isinstance(v, float):
@@ -327,6 +344,7 @@ def _cmd_point(args) -> int:
         print(json.dumps(enc(rep), allow_nan=False))
         return 0
     print(f"# {rep['phi']}: sigma_w = {rep['sigma_w']:g}, sigma_b = {rep['sigma_b']:g}, q0 = {rep['q0']:g}")
+    print(f"# evaluation: {rep['evaluation']}")
     lo, hi = rep["scanned"]
     print(f"# fixed points of the length map (V(q) - q scanned for q in [{lo:g}, {hi:g}]):")
     for p in rep["fixed_points"]:

@@ -29,6 +29,7 @@ Families recognised (by the exact symbolic form of phi, not its name):
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 
 import sympy as sp
@@ -50,6 +51,15 @@ TRIG = "Gaussian characteristic function, E[exp(i u)] = exp(-q/2)"
 LINEAR = "Gaussian second moments"
 
 
+class Family(str, enum.Enum):
+    """The families of :func:`known_kernel` (each has its own numeric fast path)."""
+    ABS_LINEAR = "a*x + b*|x|"
+    STEP = "m + s*sign(x)"
+    ERF = "erf"
+    SIN = "sin"
+    COS = "cos"
+
+
 @dataclasses.dataclass(frozen=True)
 class KnownKernel:
     r"""Closed-form Gaussian averages of one nonlinearity (see the module docstring).
@@ -66,6 +76,11 @@ class KnownKernel:
         :math:`E[\phi'(u_1)\phi'(u_2)]` in ``Q1, Q2, C``; None where phi jumps.
     curvature : sympy.Expr or None
         :math:`E[\phi''(\sqrt{q} z)^2]` in ``Q``; None where phi' jumps.
+    family : str
+        Which :class:`Family` matched (the numeric fast path of :mod:`meanfield.fast_path` is
+        written per family, in forms free of cancellation).
+    params : tuple of float
+        The family's parameters: (a, b) of a x + b|x|, (m, s) of m + s sign(x), () otherwise.
     """
 
     name: str
@@ -73,6 +88,8 @@ class KnownKernel:
     cross: sp.Expr
     cross_slope: sp.Expr | None
     curvature: sp.Expr | None
+    family: str = ""
+    params: tuple = ()
 
     def cross_at(self, q=Q, c=C):
         r""":math:`E[\phi(u_1)\phi(u_2)]` at :math:`q_1 = q_2 = q`."""
@@ -152,7 +169,8 @@ def _homogeneous_linear(nl: Nonlinearity) -> KnownKernel | None:
     cross = r * (a ** 2 * C + b ** 2 * 2 / sp.pi * (sp.sqrt(1 - C ** 2) + C * sp.asin(C)))
     cross_slope = a ** 2 + b ** 2 * 2 / sp.pi * sp.asin(C)
     return KnownKernel(name=f"a*x + b*|x| (a = {a}, b = {b})", source=CHO_SAUL if b != 0 else LINEAR,
-                       cross=cross, cross_slope=cross_slope, curvature=sp.S.Zero if b == 0 else None)
+                       cross=cross, cross_slope=cross_slope, curvature=sp.S.Zero if b == 0 else None,
+                       family=Family.ABS_LINEAR, params=(float(a), float(b)))
 
 
 def _step(nl: Nonlinearity) -> KnownKernel | None:
@@ -162,7 +180,8 @@ def _step(nl: Nonlinearity) -> KnownKernel | None:
         return None
     m, s = (sides[2] + sides[0]) / 2, (sides[2] - sides[0]) / 2
     return KnownKernel(name=f"m + s*sign(x) (m = {m}, s = {s})", source=CHO_SAUL,
-                       cross=m ** 2 + s ** 2 * 2 / sp.pi * sp.asin(C), cross_slope=None, curvature=None)
+                       cross=m ** 2 + s ** 2 * 2 / sp.pi * sp.asin(C), cross_slope=None, curvature=None,
+                       family=Family.STEP, params=(float(m), float(s)))
 
 
 def _by_key(key: str) -> KnownKernel | None:
@@ -181,10 +200,12 @@ def _keyed_kernels() -> dict:
             # phi' = 2 exp(-x^2)/sqrt(pi): a Gaussian integral of exp(-u1^2 - u2^2)
             cross_slope=4 / (sp.pi * sp.sqrt((1 + 2 * Q1) * (1 + 2 * Q2) - 4 * C ** 2 * Q1 * Q2)),
             # phi'' = -4 x exp(-x^2)/sqrt(pi): E = 16/pi E[u^2 exp(-2u^2)]
-            curvature=16 * Q / (sp.pi * (1 + 4 * Q) ** sp.Rational(3, 2))),
+            curvature=16 * Q / (sp.pi * (1 + 4 * Q) ** sp.Rational(3, 2)), family=Family.ERF),
         "sin(x)": KnownKernel(name="sin", source=TRIG, cross=damp * sp.sinh(C * r),
-                              cross_slope=damp * sp.cosh(C * r), curvature=(1 - sp.exp(-2 * Q)) / 2),
+                              cross_slope=damp * sp.cosh(C * r), curvature=(1 - sp.exp(-2 * Q)) / 2,
+                              family=Family.SIN),
         "cos(x)": KnownKernel(name="cos", source=TRIG, cross=damp * sp.cosh(C * r),
-                              cross_slope=damp * sp.sinh(C * r), curvature=(1 + sp.exp(-2 * Q)) / 2),
+                              cross_slope=damp * sp.sinh(C * r), curvature=(1 + sp.exp(-2 * Q)) / 2,
+                              family=Family.COS),
     }
     return {Nonlinearity(spec).key: k for spec, k in kernels.items()}

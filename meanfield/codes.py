@@ -9,7 +9,7 @@ instances directly, so the kernels use these very classes; nothing is a bare num
 from __future__ import annotations
 
 import math
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -67,6 +67,13 @@ class Kind(IntEnum):
     D3PHI2 = 7        # phi'''^2: remainder bound of the Taylor gap
     ROT_GAP = 8       # E_b[(phi(a+b) - phi(a-b))^2 / 2] in rotated coordinates
     ROT_CHI = 9       # E_b[phi'(a+b) phi'(a-b)] in rotated coordinates
+
+
+class Evaluation(Enum):
+    """Which path produced a number (:mod:`meanfield.fast_path`): a closed form of the Gaussian
+    averages of phi, or the certified adaptive quadrature of the compiled kernels."""
+    CLOSED_FORM = "closed form"
+    QUADRATURE = "certified quadrature"
 
 
 class Order(IntEnum):

@@ -14,9 +14,11 @@ from functools import cached_property
 
 import numpy as np
 
-from .codes import Kind, Order, Status
+from . import fast_solvers
+from .codes import Evaluation, Kind, Order, Status
 from .depth_scale import depth_scale
 from .errors import DivergentIntegralError, MeanFieldError, NoFixedPointError, NotConvergedError, UndefinedQuantityError
+from .fast_path import closed_form_of, describe
 from .nonlinearity import as_nonlinearity
 from .quadrature import RTOL, CStar
 
@@ -148,9 +150,16 @@ class MeanField:
         point of the length map that the orbit from q0 reaches; where the map has several
         stable fixed points (e.g. x tanh x at small sigma_b) q0 selects one, and chi1,
         chi2, c*, the depth scales and the curvature are those at that q*.
+    closed_form : bool or "derive"
+        True (default): where phi has a known closed-form kernel (:func:`meanfield.known_kernel`),
+        every average comes from it (:mod:`meanfield.fast_path`, good to a few ulps) and nothing is
+        compiled; ``evaluation`` says which path is used.  False: the certified quadrature always.
+        ``"derive"``: also closed forms found by :func:`meanfield.derive`, once verified against
+        the quadrature (:mod:`meanfield.derived_path`).
     """
 
-    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = RTOL, q0: float = 1.0):
+    def __init__(self, phi, sigma_w: float, sigma_b: float, rtol: float = RTOL, q0: float = 1.0,
+                 closed_form=True):
         self.phi = as_nonlinearity(phi)
         for name, v in (("sigma_w", sigma_w), ("sigma_b", sigma_b)):
             if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
@@ -159,12 +168,30 @@ class MeanField:
         self.sigma_b = float(sigma_b)
         self.rtol = float(rtol)
         self.q0 = _check_q0(q0)
-        self._kernels = self.phi.kernels       # the compiled kernels, built once per phi
+        self._cf = closed_form_of(self.phi, closed_form)   # None: quadrature
         self._q_star_cache: dict[float, float] = {}   # q* by q0 (the parameters are fixed)
 
     def __repr__(self) -> str:
         q0 = "" if self.q0 == 1.0 else f", q0={self.q0:g}"
         return f"MeanField({self.phi.name!r}, sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}{q0})"
+
+    @cached_property
+    def _kernels(self):
+        """The compiled kernels, built once per phi, only when the quadrature path needs them."""
+        return self.phi.kernels
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """Which path produces this MeanField's numbers (:class:`meanfield.codes.Evaluation`)."""
+        return Evaluation.CLOSED_FORM if self._cf is not None else Evaluation.QUADRATURE
+
+    @property
+    def evaluation_source(self) -> str:
+        """One line naming the path, e.g. ``closed form: Williams 1997; ...`` or ``certified quadrature``."""
+        return describe(self._cf)
+
+    def _has(self, *names) -> bool:
+        return self._cf is not None and self._cf.has(*names)
 
     @property
     def sw2(self) -> float:
@@ -189,6 +216,9 @@ class MeanField:
             V(q), of the shape of ``q``, to ``rtol`` relative.
         """
         qa = np.asarray(q, dtype=float)
+        if self._has("second"):
+            out = self.sw2 * self._cf.second(qa) + self.sb2
+            return float(out) if out.ndim == 0 else out
         out = np.array([self.sw2 * self._kernels.expect(Kind.PHI2, v, self.rtol) + self.sb2
                         for v in qa.ravel()]).reshape(qa.shape)
         return float(out) if out.ndim == 0 else out
@@ -211,6 +241,8 @@ class MeanField:
         q = float(q)
         if q == 0.0:
             return self.sw2 * self._dphi2_at_origin()
+        if self._has("second_zz"):
+            return float(self.sw2 * self._cf.second_zz(q) / (2 * q))
         return self.sw2 * self._kernels.expect(Kind.PHI2_ZZ, q, self.rtol) / (2 * q)
 
     def asymptotic_slope(self) -> float:
@@ -236,6 +268,9 @@ class MeanField:
 
     def _f_certified(self, q: float):
         """(F = V(q) - q, whether its sign is certified by V's error bound plus rounding)."""
+        if self._has("second"):
+            v, e = (float(a) for a in fast_solvers.length_map(self._cf, self.sw2, self.sb2, float(q)))
+            return v - q, abs(v - q) > e + _V_ROUNDING * abs(v)
         v, e = self._kernels.length_map(self.sw2, self.sb2, float(q), min(self.rtol, 1e-14))
         return v - q, abs(v - q) > e + _V_ROUNDING * abs(v)
 
@@ -281,7 +316,7 @@ class MeanField:
         ic = np.nonzero(cs)[0]
         for a, b in itertools.pairwise(ic):
             if np.sign(fs[a]) != np.sign(fs[b]):
-                roots.append(self._kernels.fixed_point_between(self.sw2, self.sb2, qs[a], qs[b], self.rtol))
+                roots.append(self._fixed_point_between(qs[a], qs[b]))
         if ic.size == 0 and roots == []:
             notes.append("V(q) = q to within quadrature error on the whole scan: the identity map, every "
                          "q is a fixed point")
@@ -337,11 +372,25 @@ class MeanField:
         return FixedPoints(points=tuple(pts), scanned=(0.0 if roots[:1] == [0.0] else float(qs[0]), float(top)),
                            above=above, monotone=monotone, notes=tuple(notes))
 
+    def _fixed_point_between(self, lo: float, hi: float) -> float:
+        if not self._has("second"):
+            return self._kernels.fixed_point_between(self.sw2, self.sb2, lo, hi, self.rtol)
+        f = [self.length_map(v) - v for v in (lo, hi)]
+        if f[0] * f[1] > 0:
+            raise NotConvergedError(f"{self}: V(q) - q does not change sign on [{lo:g}, {hi:g}]")
+        x, ok = fast_solvers.refine(lambda _i, v: self.sw2 * self._cf.second(v) + self.sb2 - v,
+                                    [lo], [f[0]], [hi], [f[1]], 4e-16, 4e-16)
+        if not ok[0]:
+            raise NotConvergedError(f"{self}: fixed point of V in [{lo:g}, {hi:g}] not converged")
+        return float(x[0])
+
     def _chi1_at(self, q: float) -> float:
         if self.phi.delta_in_d1:
             return math.nan
         if q == 0.0:
             return self.sw2 * self._dphi2_at_origin()
+        if self._has("slope"):
+            return float(self.sw2 * self._cf.slope(q))
         return self.sw2 * self._kernels.expect(Kind.DPHI2, q, self.rtol)
 
     def _dphi2_at_origin(self) -> float:
@@ -384,7 +433,13 @@ class MeanField:
     def _q_star(self, q0: float) -> float:
         if q0 in self._q_star_cache:
             return self._q_star_cache[q0]
-        q, status = self._kernels.q_star(self.sw2, self.sb2, q0, self.rtol)
+        if self._has("second", "second_zz"):
+            qa, sta = fast_solvers.q_star(self._cf, self.sw2, self.sb2, q0)
+            q, status = float(qa[0]), Status(int(sta[0]))
+            if status not in (Status.OK, Status.Q_DIVERGES, Status.Q_UNRESOLVED, Status.Q_ZERO):
+                raise NotConvergedError(f"{self}: q* search from q0 = {q0:g} failed ({status.name})")
+        else:
+            q, status = self._kernels.q_star(self.sw2, self.sb2, q0, self.rtol)
         if status == Status.Q_UNRESOLVED:
             s_inf = self.asymptotic_slope()
             if s_inf < 1 - _MARGINAL:
@@ -462,7 +517,10 @@ class MeanField:
         """
         q0 = self.q0 if q0 is None else _check_q0(q0)
         qs = self.q_star(q0)
-        d = self._kernels.convergence_depth(self.sw2, self.sb2, q0, qs, tol, max_depth, self.rtol)
+        if self._has("second"):
+            d = int(fast_solvers.convergence_depth(self._cf, self.sw2, self.sb2, q0, qs, tol, max_depth)[0])
+        else:
+            d = self._kernels.convergence_depth(self.sw2, self.sb2, q0, qs, tol, max_depth, self.rtol)
         if d < 0:
             raise NotConvergedError(f"{self}: q^l not within {tol:g} of q* after {max_depth} layers")
         return int(d)
@@ -494,6 +552,8 @@ class MeanField:
         if not -1 - 1e-12 <= c <= 1 + 1e-12:
             raise ValueError(f"|q12| must not exceed sqrt(q11 q22): correlation {c}")
         c = min(1.0, max(-1.0, c))
+        if self._has("cross"):
+            return float(self.sw2 * self._cf.cross(float(q11), float(q22), c, 1.0 - c) + self.sb2)
         return self.sw2 * self._kernels.expect2(Order.PHI, Order.PHI, q11, q22, c, rtol=self.rtol) + self.sb2
 
     def correlation_map(self, c: float) -> float:
@@ -518,6 +578,8 @@ class MeanField:
             raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
         qs = self._positive_q_star("the correlation map")
         omc = 1.0 - c if one_minus_c is None else float(one_minus_c)
+        if self._has("gap"):
+            return float(self.sw2 * self._cf.gap(qs, c, omc) / qs)
         return self.sw2 * self._kernels.gap(qs, c, omc, self.rtol) / qs
 
     def correlation_trajectory(self, c0: float, depth: int) -> np.ndarray:
@@ -546,6 +608,12 @@ class MeanField:
     @cached_property
     def _c_star(self) -> CStar:
         """(c*, 1 - c*, chi_c at c*), computed once."""
+        if self._has("gap", "cross_slope"):
+            qs, chi1 = self._positive_q_star("c*"), self.chi1()
+            cs, omc, chic, st = fast_solvers.c_star(self._cf, self.sw2, qs, chi1)
+            if st[0] != Status.OK:
+                raise NotConvergedError(f"{self}: c* search did not converge ({Status(int(st[0])).name})")
+            return CStar(float(cs[0]), float(omc[0]), float(chic[0]))
         return self._kernels.c_star(self.sw2, self._positive_q_star("c*"), self.chi1(), self.rtol)
 
     def chi_c(self, c: float | None = None) -> float:
@@ -571,6 +639,8 @@ class MeanField:
             return self._c_star.chi_c
         if c == 1.0:
             return self.chi1()
+        if self._has("cross_slope"):
+            return float(self.sw2 * self._cf.cross_slope(qs, qs, float(c), 1.0 - float(c)))
         return self.sw2 * self._kernels.expect2(Order.DPHI, Order.DPHI, qs, qs, c, 1.0 - c, self.rtol)
 
     # --- chi1, chi2, depth scales, curvature ----------------------------------
@@ -608,6 +678,8 @@ class MeanField:
             If there is no q* reached from q0.
         """
         self._require_d2("chi2")
+        if self._has("curvature"):
+            return float(self.sw2 * self._cf.curvature(self.q_star()))
         return self.sw2 * self._kernels.expect(Kind.D2PHI2, self.q_star(), self.rtol)
 
     def depth_scales(self) -> DepthScales:

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .codes import N_PHASE_FIELDS, STATUS_REASONS, NestedField, PhaseField, Status
-from .critical import CriticalPoint, critical_points
+from . import fast_solvers
+from .codes import N_PHASE_FIELDS, STATUS_REASONS, Evaluation, NestedField, PhaseField, Status
+from .critical import CriticalPoint, critical_points, critical_points_many
 from .depth_scale import depth_scale
 from .errors import MeanFieldError
+from .fast_path import closed_form_of, describe
 from .kernels import run_blocks
 from .kernels.tables import build_table, empty_table
 from .nonlinearity import as_nonlinearity
@@ -40,7 +42,8 @@ class PhaseDiagram:
     where several; NaN if none: the line ends there, or chi1 = 1 only at unstable fixed points).
     ``critical_points`` holds every chi1 = 1 fixed point of every sigma_b[j] with its stability
     and whether q0 reaches it (:class:`meanfield.CriticalPoint`); those with ``.critical`` form
-    the critical line, with all its branches.
+    the critical line, with all its branches.  ``evaluation`` says which path produced the numbers
+    (:class:`meanfield.codes.Evaluation`) and ``evaluation_source`` names it in one line.
     """
     phi: str
     sigma_w: np.ndarray
@@ -58,6 +61,8 @@ class PhaseDiagram:
     rtol: float
     reasons: dict = field(default_factory=lambda: dict(STATUS))
     critical_points: tuple[CriticalPoint, ...] = ()
+    evaluation: Evaluation = Evaluation.QUADRATURE
+    evaluation_source: str = Evaluation.QUADRATURE.value
 
     ARRAYS = ("q_star", "c_star", "chi1", "chi2", "xi_q", "xi_c", "convergence_depth", "status")
 
@@ -187,7 +192,9 @@ class PhaseDiagram:
                 stored[f.name] = np.asarray(json.dumps({str(k): r for k, r in v.items()}))
             elif f.name == "critical_points":   # one named column per CriticalPoint field
                 for g in fields(CriticalPoint):
-                    stored[f"critical_points.{g.name}"] = np.asarray([getattr(p, g.name) for p in v])
+                    stored[f"critical_points.{g.name}"] = np.asarray([_plain(getattr(p, g.name)) for p in v])
+            elif f.name == "evaluation":
+                stored[f.name] = np.asarray(v.value)
             else:
                 stored[f.name] = np.asarray(v)
         np.savez(npz, **stored)
@@ -238,20 +245,33 @@ class PhaseDiagram:
                     cols = [g.name for g in fields(CriticalPoint)]
                     if all(f"critical_points.{c}" in data.files for c in cols):
                         columns = [data[f"critical_points.{c}"].tolist() for c in cols]
-                        values[f.name] = tuple(CriticalPoint(**dict(zip(cols, row))) for row in zip(*columns))
+                        values[f.name] = tuple(CriticalPoint(**_typed(dict(zip(cols, row)))) for row in zip(*columns))
                     continue        # files of older versions: no critical points stored, default ()
                 if f.name not in data.files:
-                    if f.name == "reasons":
-                        continue
+                    if f.name in ("reasons", "evaluation", "evaluation_source"):
+                        continue    # files of older versions: the defaults
                     raise ValueError(f"{npz} lacks {f.name!r}: not written by PhaseDiagram.save of this version")
                 v = data[f.name]
                 if f.name == "reasons":
                     values[f.name] = {int(k): r for k, r in json.loads(str(v)).items()}
+                elif f.name == "evaluation":
+                    values[f.name] = Evaluation(str(v))
                 elif v.ndim == 0:
                     values[f.name] = v.item()
                 else:
                     values[f.name] = v
         return cls(**values)
+
+
+def _plain(v):
+    """An Enum as its value (npz files hold no Python objects)."""
+    return v.value if isinstance(v, Evaluation) else v
+
+
+def _typed(row: dict) -> dict:
+    if "evaluation" in row:
+        row["evaluation"] = Evaluation(row["evaluation"])
+    return row
 
 
 def _cell_edges(centres: np.ndarray) -> np.ndarray:
@@ -265,7 +285,8 @@ def _cell_edges(centres: np.ndarray) -> np.ndarray:
 
 
 def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.01,
-                  rtol: float = 1e-10, correlations: bool = True, progress: bool = False) -> PhaseDiagram:
+                  rtol: float = 1e-10, correlations: bool = True, progress: bool = False,
+                  closed_form=True) -> PhaseDiagram:
     """Mean-field quantities on the grid sigma_w x sigma_b.
 
     Parameters
@@ -284,6 +305,13 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         Compute c*, xi_c (the two-dimensional integrals: most of the cost).
     progress : bool
         Print a progress bar to stderr.
+    closed_form : bool or "derive"
+        True (default): where phi has a closed-form kernel (:func:`meanfield.known_kernel`) the
+        whole grid is computed from it, vectorized in numpy (:mod:`meanfield.fast_solvers`: the
+        kernels' searches step for step, same statuses), and nothing is compiled.  False forces
+        the compiled quadrature.  ``"derive"``: also closed forms found by :func:`meanfield.derive`,
+        once verified (:mod:`meanfield.derived_path`); a phi whose closed forms miss an average
+        the grid needs is computed by quadrature throughout.
 
     Returns
     -------
@@ -306,19 +334,30 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     if isinstance(q0, bool) or not (isinstance(q0, (int, float, np.floating, np.integer))
                                     and math.isfinite(q0) and q0 > 0):
         raise ValueError(f"q0 is the squared length per neuron of the input, a finite number > 0; got {q0!r}")
-    K = phi.kernels.module
-    out = np.full((sw.size, sb.size, N_PHASE_FIELDS), np.nan)
     want_c = bool(correlations) and not phi.delta_in_d1
-    # Chebyshev tables in ln q replace most integrals of a grid (meanfield.kernels.tables)
-    table = build_table(K, hermite=want_c) if rtol >= K.TAB_USE_RTOL else empty_table(K)
-    rows = max(1, min(sw.size, 4096 // max(1, sb.size)))
-    for start in range(0, sw.size, rows):
-        stop = min(sw.size, start + rows)
-        run_blocks(K.phase_block, (stop - start) * sb.size, table, sw[start:stop] ** 2, sb ** 2, float(q0),
-                   float(depth_tol), float(rtol), want_c, out[start:stop])
+    cf = closed_form_of(phi, closed_form)
+    need = ("second", "second_zz") + (("gap", "cross_slope") if want_c else ()) + \
+        (("slope",) if not phi.delta_in_d1 else ())
+    if cf is not None and not cf.has(*need):
+        cf = None
+    K = table = None
+    if cf is not None:
+        out = _closed_form_grid(cf, sw, sb, float(q0), float(depth_tol), want_c)
         if progress:
-            _progress(stop, sw.size)
-    _nested_c_star(K, out, sw ** 2, float(rtol))
+            _progress(sw.size, sw.size)
+    else:
+        K = phi.kernels.module
+        out = np.full((sw.size, sb.size, N_PHASE_FIELDS), np.nan)
+        # Chebyshev tables in ln q replace most integrals of a grid (meanfield.kernels.tables)
+        table = build_table(K, hermite=want_c) if rtol >= K.TAB_USE_RTOL else empty_table(K)
+        rows = max(1, min(sw.size, 4096 // max(1, sb.size)))
+        for start in range(0, sw.size, rows):
+            stop = min(sw.size, start + rows)
+            run_blocks(K.phase_block, (stop - start) * sb.size, table, sw[start:stop] ** 2, sb ** 2, float(q0),
+                       float(depth_tol), float(rtol), want_c, out[start:stop])
+            if progress:
+                _progress(stop, sw.size)
+        _nested_c_star(K, out, sw ** 2, float(rtol))
     q, st_q, slope = out[..., PhaseField.Q_STAR], out[..., PhaseField.Q_STATUS], out[..., PhaseField.SLOPE]
     chi1, chi2, depth = out[..., PhaseField.CHI1], out[..., PhaseField.CHI2], out[..., PhaseField.DEPTH]
     cs, chic, st_c = out[..., PhaseField.C_STAR], out[..., PhaseField.CHI_C], out[..., PhaseField.C_STATUS]
@@ -334,10 +373,13 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     # a point whose orbit from q0 diverges may still have a finite stable fixed point below q0
     # (x tanh x, small sigma_b): never call that "no finite fixed point"
     iw, ib = np.nonzero(status == Status.Q_DIVERGES)
-    if iw.size:
+    if iw.size and cf is not None:
+        below = fast_solvers.stable_below(cf, sw[iw] ** 2, sb[ib] ** 2, float(q0)).astype(np.int64)
+    elif iw.size:
         below = np.zeros(iw.size, dtype=np.int64)
         run_blocks(K.stable_below_block, iw.size, table, np.ascontiguousarray(sw[iw] ** 2),
                    np.ascontiguousarray(sb[ib] ** 2), float(q0), float(rtol), below)
+    if iw.size:
         status[iw[below == 1], ib[below == 1]] = Status.Q_DIVERGES_FROM_Q0
     c_bad = (status == Status.OK) & want_c & (st_c != Status.OK) & np.isfinite(st_c)
     status = np.where(c_bad, st_c, status).astype(int)
@@ -352,10 +394,16 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
     depth = np.where(depth < 0, np.nan, depth)
     crit = np.full(sb.size, np.nan)
     cpoints = []
-    if not phi.delta_in_d1:
+    if not phi.delta_in_d1 and cf is not None:
+        for j, pts in enumerate(critical_points_many(phi, sb, q0=float(q0), closed_form=closed_form)):
+            cpoints += pts
+            ws = [p.sigma_w for p in pts if p.critical]
+            if ws:
+                crit[j] = min(ws)
+    elif not phi.delta_in_d1:
         for j, b in enumerate(sb):
             try:
-                pts = critical_points(phi, b, q0=float(q0), table=table)   # at the default 1e-13
+                pts = critical_points(phi, b, q0=float(q0), table=table, closed_form=False)   # at 1e-13
             except MeanFieldError:
                 continue
             cpoints += pts
@@ -366,7 +414,31 @@ def phase_diagram(phi, sigma_w, sigma_b, q0: float = 1.0, depth_tol: float = 0.0
         sys.stderr.write("\n")
     return PhaseDiagram(phi=phi.name, sigma_w=sw, sigma_b=sb, q_star=q, c_star=cs, chi1=chi1, chi2=chi2,
                         xi_q=xi_q, xi_c=xi_c, convergence_depth=depth, status=status,
-                        critical_sigma_w=crit, q0=float(q0), rtol=float(rtol), critical_points=tuple(cpoints))
+                        critical_sigma_w=crit, q0=float(q0), rtol=float(rtol), critical_points=tuple(cpoints),
+                        evaluation=Evaluation.CLOSED_FORM if cf is not None else Evaluation.QUADRATURE,
+                        evaluation_source=describe(cf))
+
+
+def _closed_form_grid(cf, sw, sb, q0: float, depth_tol: float, want_c: bool) -> np.ndarray:
+    """Every PhaseField of the grid from a closed form, all points at once (the kernels' phase_point)."""
+    sw2 = np.repeat(sw ** 2, sb.size)
+    sb2 = np.tile(sb ** 2, sw.size)
+    out = np.full((sw2.size, N_PHASE_FIELDS), np.nan)
+    q, st = fast_solvers.q_star(cf, sw2, sb2, q0)
+    out[:, PhaseField.Q_STAR], out[:, PhaseField.Q_STATUS] = q, st
+    i = np.nonzero(st == Status.OK)[0]
+    qi, wi = q[i], sw2[i]
+    out[i, PhaseField.SLOPE] = np.where(qi > 0, fast_solvers.length_map_slope(cf, wi, qi), np.nan)
+    if cf.slope is not None:
+        out[i, PhaseField.CHI1] = wi * cf.slope(qi)
+    if cf.curvature is not None:
+        out[i, PhaseField.CHI2] = wi * cf.curvature(qi)
+    out[i, PhaseField.DEPTH] = fast_solvers.convergence_depth(cf, wi, sb2[i], q0, qi, depth_tol, 1000)
+    if want_c and i.size:
+        cs, omc, chic, stc = fast_solvers.c_star(cf, wi, qi, out[i, PhaseField.CHI1])
+        out[i, PhaseField.C_STAR], out[i, PhaseField.ONE_MINUS_C] = cs, omc
+        out[i, PhaseField.CHI_C], out[i, PhaseField.C_STATUS] = chic, stc
+    return out.reshape(sw.size, sb.size, N_PHASE_FIELDS)
 
 
 def _nested_c_star(K, out, sw2, rtol: float) -> None:
