@@ -75,7 +75,18 @@ class BuildReport(NamedTuple):
 
 
 def compile_entry_points(names) -> float:
-    """Call each named entry point once in this process (compiling it unless cached); returns seconds."""
+    """Call each named entry point once in this process (compiling it unless the disk cache has it).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Names from :data:`ENTRY_POINTS`.
+
+    Returns
+    -------
+    float
+        Wall-clock seconds taken.
+    """
     from ..nonlinearity import Nonlinearity
     from . import kernels_for
 
