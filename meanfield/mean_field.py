@@ -252,6 +252,13 @@ class MeanField:
         grows without bound from large q0; below 1 it contracts there; at 1 the sign of
         V(q) - q at large q decides.  ``inf`` for phi growing faster than linearly.
         Read off phi at |x| = 1e8 and 1e12 (no quadrature, so it holds for oscillating phi).
+        This is the large-q slope of the length map (Poole et al. 2016, eq. 3).
+
+        Returns
+        -------
+        float
+            :math:`\lim_{q\to\infty} \mathcal{V}(q)/q` (>= 0), or ``inf`` where phi grows faster
+            than linearly.
         """
         return self._asymptotic_slope
 
@@ -284,6 +291,20 @@ class MeanField:
         differs from the identity by less than its quadrature error (V(q) = q + 0.04 at
         q = 1e14) shows no spurious fixed point.  Each sign change is refined by the root finder
         of the q* search (bracketed secant steps, Illinois rule) to 4e-16 relative.
+        The map is the length map of Poole et al. 2016, eq. (3); chi1 is their eq. (7).
+
+        Returns
+        -------
+        FixedPoints
+            ``points`` (ascending :class:`FixedPoint` objects with slope, chi1, stability and
+            basin), ``scanned`` (the q range actually scanned), ``above`` (``"contracts"``,
+            ``"grows"`` or ``"unresolved"``), ``monotone`` (whether V increases on the scan)
+            and ``notes``.  Computed once per instance.
+
+        Raises
+        ------
+        NotConvergedError
+            If V(q) cannot be evaluated even at the bottom of the scan (q = 1e-10).
         """
         return self._fixed_points
 
@@ -572,7 +593,31 @@ class MeanField:
         return 1.0 - self.correlation_gap(c, 1.0 - float(c))
 
     def correlation_gap(self, c: float, one_minus_c: float | None = None) -> float:
-        r"""1 - c' = sigma_w^2 E[(phi(u1) - phi(u2))^2] / (2 q*), without cancellation."""
+        r"""1 - c' = sigma_w^2 E[(phi(u1) - phi(u2))^2] / (2 q*), without cancellation.
+
+        One minus the C-map of Poole et al. 2016, eq. (6), at :math:`q_{11} = q_{22} = q^*`:
+        :math:`1 - c' = \sigma_w^2 (E[\phi(u)^2] - E[\phi(u_1)\phi(u_2)]) / q^*`, written as a
+        gap so that it keeps full relative accuracy as :math:`c \to 1`.
+
+        Parameters
+        ----------
+        c : float
+            Correlation of two inputs at q*, in [-1, 1].
+        one_minus_c : float, optional
+            :math:`1 - c`, given exactly when c is near 1 (default: computed as ``1 - c``).
+
+        Returns
+        -------
+        float
+            :math:`1 - c'`, one minus the correlation at the next layer.
+
+        Raises
+        ------
+        ValueError
+            If c is outside [-1, 1].
+        UndefinedQuantityError
+            If q* = 0 (inputs shrink to the origin; the correlation map is undefined).
+        """
         c = float(c)
         if not -1 <= c <= 1:
             raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
@@ -583,7 +628,30 @@ class MeanField:
         return self.sw2 * self._kernels.gap(qs, c, omc, self.rtol) / qs
 
     def correlation_trajectory(self, c0: float, depth: int) -> np.ndarray:
-        """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly)."""
+        """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly).
+
+        The C-map dynamics of Poole et al. 2016, eq. (6) (their Fig. 2B), with the length of
+        both inputs already at q*.
+
+        Parameters
+        ----------
+        c0 : float
+            Correlation of the two inputs at the first layer, in [-1, 1].
+        depth : int
+            Number of layers (length of the result).
+
+        Returns
+        -------
+        numpy.ndarray of shape (depth,)
+            :math:`c^l` for l = 1..depth, float64.
+
+        Raises
+        ------
+        ValueError
+            If c0 is outside [-1, 1].
+        UndefinedQuantityError
+            If q* = 0 (see :meth:`correlation_gap`).
+        """
         out = np.empty(int(depth))
         c, omc = float(c0), 1.0 - float(c0)
         for i in range(int(depth)):
@@ -593,15 +661,30 @@ class MeanField:
         return out
 
     def c_star(self) -> float:
-        """Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase.
+        r"""Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase.
 
         In the chaotic phase it is found with the Mehler series of the C-map, whose
         truncation error is bounded exactly by Parseval's identity, and falls back to
         the nested adaptive quadrature where that bound is not small enough.
 
-        Raises UndefinedQuantityError where q* = 0: inputs shrink to the origin, where the
-        network acts linearly (c^{l+1} = c^l to leading order, so the limit of c^l depends
-        on c^1) or, if phi'(0) = 0, as the leading power of phi at 0 dictates.
+        Where phi has a closed form (Cho & Saul 2009 arc-cosine kernels, Williams 1997 for erf,
+        sin, cos) the root of :math:`c = \mathcal{C}(c, q^*, q^*)/q^*` is searched on the
+        closed-form gap instead (:func:`meanfield.fast_solvers.c_star`).
+
+        Returns
+        -------
+        float
+            :math:`c^*`: 1 where chi1 <= 1 (ordered phase), below 1 in the chaotic phase.
+            Computed once per instance.
+
+        Raises
+        ------
+        UndefinedQuantityError
+            Where q* = 0: inputs shrink to the origin, where the network acts linearly
+            (c^{l+1} = c^l to leading order, so the limit of c^l depends on c^1) or, if
+            phi'(0) = 0, as the leading power of phi at 0 dictates.
+        NotConvergedError
+            If the c* search does not converge.
         """
         return self._c_star.c_star
 
