@@ -277,7 +277,9 @@ def convergence_depth(cf: ClosedForm, sw2, sb2, q0: float, qs, tol: float, max_d
     -------
     numpy.ndarray of int64
         Number of applications of V after which the orbit is within ``tol``, flattened;
-        -1 where ``q*`` is not finite or the orbit is not within ``tol`` after ``max_depth``.
+        -1 where ``q*`` is not finite or the orbit is not within ``tol`` after at most
+        ``max_depth - 1`` applications (the orbit after the ``max_depth``-th one is not checked,
+        unlike the kernels' ``convergence_depth``, which returns ``max_depth`` there).
     """
     sw2, sb2, qs = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(sw2, sb2, qs))
     depth = np.full(qs.size, -1, dtype=np.int64)
@@ -305,7 +307,8 @@ def stable_below(cf: ClosedForm, sw2, sb2, q0: float):
     sw2, sb2 : float or array_like
         :math:`\sigma_w^2` and :math:`\sigma_b^2`, broadcast together and flattened.
     q0 : float
-        The top of the scan; probed at ``q0 / SCAN_STEP**j``, j >= 1, down to 1e-10.
+        The top of the scan; probed at ``q0 / SCAN_STEP**j``, j >= 1, until a probe is below
+        1e-10 (only the two ends of the scan where V is affine in q).
 
     Returns
     -------
@@ -350,7 +353,8 @@ def c_star(cf: ClosedForm, sw2, q, chi1):
     Returns
     -------
     c_star : numpy.ndarray
-        The stable fixed point :math:`c^*` of the C-map (eq. 6); 0 where H(1) >= 0.
+        The stable fixed point :math:`c^*` of the C-map (eq. 6); exactly 0 where
+        :math:`H(1) \ge 0`, i.e. the C-map sends c = 0 to c <= 0 (e.g. odd phi at sigma_b = 0).
     one_minus_c : numpy.ndarray
         :math:`1 - c^*`, accurate where :math:`c^*` is near 1.
     chi_c : numpy.ndarray
