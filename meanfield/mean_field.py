@@ -33,7 +33,7 @@ _MARGINAL = 1e-9
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """A fixed point q = V(q) of the length map (Poole eq. 3).
+    r"""A fixed point q = V(q) of the length map (Poole eq. 3).
 
     ``slope`` is dV/dq there and ``chi1`` is chi1 at q (NaN where phi' has a Dirac delta).
     ``stable`` means that the orbits q^{l+1} = V(q^l) started next to q, on at least one
@@ -43,6 +43,20 @@ class FixedPoint:
     above only, hi = q where from below only, inf where nothing stops the orbit above);
     None for an unstable point.  Basins assume V increasing between the fixed points, as
     it is when phi^2 grows with |x| (see ``FixedPoints.monotone``).
+
+    Attributes
+    ----------
+    q : float
+        The fixed point, >= 0.
+    slope : float
+        :math:`d\mathcal{V}/dq` at q.
+    stable : bool
+        Whether nearby orbits converge to q (see above).
+    basin : tuple of (float, float) or None
+        Open interval of q0 whose orbit reaches q; None for an unstable point.
+    chi1 : float
+        :math:`\chi_1 = \sigma_w^2 E[\phi'(\sqrt q z)^2]` at q (Poole et al. 2016, eq. 7); NaN
+        where phi' has a Dirac delta.
     """
     q: float
     slope: float
@@ -60,6 +74,19 @@ class FixedPoints:
     there and q grows without bound: asymptotic slope of V >= 1) or ``"unresolved"`` (V
     could not be evaluated above ``scanned[1]``, e.g. quadrature of an oscillating phi at
     large q; ``notes`` says what is known).  Iterating gives the FixedPoint objects.
+
+    Attributes
+    ----------
+    points : tuple of FixedPoint
+        The fixed points, ascending in q.
+    scanned : tuple of (float, float)
+        The range of q where V(q) - q was scanned (top lower than 1e10 where V failed).
+    above : str
+        ``"contracts"``, ``"grows"`` or ``"unresolved"`` (see above).
+    monotone : bool
+        Whether V increased on the scan (else basins are only indicative).
+    notes : tuple of str
+        What was not scanned or could not be decided, in words.
     """
     points: tuple[FixedPoint, ...]
     scanned: tuple[float, float]
@@ -83,6 +110,7 @@ class FixedPoints:
 
     @property
     def multistable(self) -> bool:
+        """True if there is more than one stable fixed point (q* then depends on q0)."""
         return len(self.stable) > 1
 
     def basin_of(self, q0: float) -> FixedPoint | None:
