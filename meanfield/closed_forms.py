@@ -92,11 +92,43 @@ class KnownKernel:
     params: tuple = ()
 
     def cross_at(self, q=Q, c=C):
-        r""":math:`E[\phi(u_1)\phi(u_2)]` at :math:`q_1 = q_2 = q`."""
+        r""":math:`E[\phi(u_1)\phi(u_2)]` at equal variances :math:`q_1 = q_2 = q`.
+
+        The integral of the covariance map (Poole et al. 2016, eq. 5) on the diagonal
+        :math:`q_{11} = q_{22}`, as used by the C-map (eq. 6).
+
+        Parameters
+        ----------
+        q : sympy.Expr or float, optional
+            The common variance :math:`q_1 = q_2`; default the symbol :data:`Q`.
+        c : sympy.Expr or float, optional
+            The correlation coefficient :math:`c \in [-1, 1]`; default the symbol :data:`C`.
+
+        Returns
+        -------
+        sympy.Expr
+            The simplified expression (a number when ``q`` and ``c`` are numbers).
+        """
         return sp.simplify(self.cross.subs({Q1: q, Q2: q, C: c}))
 
     def cross_slope_at(self, q=Q, c=C):
-        r""":math:`E[\phi'(u_1)\phi'(u_2)]` at :math:`q_1 = q_2 = q` (None where undefined)."""
+        r""":math:`E[\phi'(u_1)\phi'(u_2)]` at equal variances :math:`q_1 = q_2 = q`.
+
+        The slope :math:`\partial_{q_{12}}` of the covariance map (Poole et al. 2016, eq. 5) by
+        Gaussian integration by parts; at ``c = 1`` it gives :math:`\chi_1 / \sigma_w^2` (eq. 7).
+
+        Parameters
+        ----------
+        q : sympy.Expr or float, optional
+            The common variance :math:`q_1 = q_2`; default the symbol :data:`Q`.
+        c : sympy.Expr or float, optional
+            The correlation coefficient :math:`c \in [-1, 1]`; default the symbol :data:`C`.
+
+        Returns
+        -------
+        sympy.Expr or None
+            The simplified expression, or None where :math:`\phi'` has a Dirac delta (phi jumps).
+        """
         return None if self.cross_slope is None else sp.simplify(self.cross_slope.subs({Q1: q, Q2: q, C: c}))
 
     @property
@@ -110,20 +142,77 @@ class KnownKernel:
         return self.cross_slope_at(Q, 1)
 
     def length_map(self, sigma_w=SIGMA_W, sigma_b=SIGMA_B):
-        r""":math:`\mathcal{V}(q) = \sigma_w^2 E[\phi(\sqrt q z)^2] + \sigma_b^2` (Poole eq. 3)."""
+        r"""The length map :math:`\mathcal{V}(q) = \sigma_w^2 E[\phi(\sqrt q z)^2] + \sigma_b^2`.
+
+        Poole et al. 2016, eq. (3), in the symbol :data:`Q`.
+
+        Parameters
+        ----------
+        sigma_w : sympy.Expr or float, optional
+            Weight standard deviation :math:`\sigma_w` (not the variance); default :data:`SIGMA_W`.
+        sigma_b : sympy.Expr or float, optional
+            Bias standard deviation :math:`\sigma_b`; default :data:`SIGMA_B`.
+
+        Returns
+        -------
+        sympy.Expr
+            :math:`\mathcal{V}(q)` as an expression in :data:`Q`.
+        """
         return sigma_w ** 2 * self.second + sigma_b ** 2
 
     def covariance_map(self, sigma_w=SIGMA_W, sigma_b=SIGMA_B):
-        r""":math:`\mathcal{C}(q_1, q_2, c) = \sigma_w^2 E[\phi(u_1)\phi(u_2)] + \sigma_b^2` (eq. 5)."""
+        r"""The covariance map :math:`\mathcal{C}(q_1, q_2, c) = \sigma_w^2 E[\phi(u_1)\phi(u_2)] + \sigma_b^2`.
+
+        Poole et al. 2016, eq. (5); dividing by :math:`q^*` at :math:`q_1 = q_2 = q^*` gives
+        the C-map of eq. (6).
+
+        Parameters
+        ----------
+        sigma_w : sympy.Expr or float, optional
+            Weight standard deviation :math:`\sigma_w`; default :data:`SIGMA_W`.
+        sigma_b : sympy.Expr or float, optional
+            Bias standard deviation :math:`\sigma_b`; default :data:`SIGMA_B`.
+
+        Returns
+        -------
+        sympy.Expr
+            The covariance :math:`q_{12}` of the next layer, in :data:`Q1`, :data:`Q2`, :data:`C`.
+        """
         return sigma_w ** 2 * self.cross + sigma_b ** 2
 
     def chi1(self, sigma_w=SIGMA_W):
-        r""":math:`\chi_1(q) = \sigma_w^2 E[\phi'(\sqrt q z)^2]` (eq. 7); None where phi jumps."""
+        r"""The stretch factor :math:`\chi_1(q) = \sigma_w^2 E[\phi'(\sqrt q z)^2]`.
+
+        Poole et al. 2016, eq. (7), as a function of :math:`q` (evaluate at :math:`q^*`).
+
+        Parameters
+        ----------
+        sigma_w : sympy.Expr or float, optional
+            Weight standard deviation :math:`\sigma_w`; default :data:`SIGMA_W`.
+
+        Returns
+        -------
+        sympy.Expr or None
+            :math:`\chi_1` in :data:`Q`, or None where phi jumps (:math:`\phi'` has a delta).
+        """
         s = self.slope
         return None if s is None else sigma_w ** 2 * s
 
     def chi2(self, sigma_w=SIGMA_W):
-        r""":math:`\chi_2(q) = \sigma_w^2 E[\phi''(\sqrt q z)^2]` (eq. 9); None where phi' jumps."""
+        r"""The curvature factor :math:`\chi_2(q) = \sigma_w^2 E[\phi''(\sqrt q z)^2]`.
+
+        Poole et al. 2016, eq. (9), as a function of :math:`q` (evaluate at :math:`q^*`).
+
+        Parameters
+        ----------
+        sigma_w : sympy.Expr or float, optional
+            Weight standard deviation :math:`\sigma_w`; default :data:`SIGMA_W`.
+
+        Returns
+        -------
+        sympy.Expr or None
+            :math:`\chi_2` in :data:`Q`, or None where phi' jumps (:math:`\phi''` has a delta).
+        """
         return None if self.curvature is None else sigma_w ** 2 * self.curvature
 
 
@@ -132,9 +221,24 @@ def known_kernel(phi) -> KnownKernel | None:
 
     Parameters
     ----------
-    phi : Nonlinearity or spec
-        Matched by its exact symbolic form: ``"Max(0, x)"`` is ReLU, ``"Max(x, x/5)"``
-        a leaky ReLU, ``"3*x"`` linear, ``"Heaviside(x)"`` a step.
+    phi : Nonlinearity or str
+        A :class:`~meanfield.nonlinearity.Nonlinearity` or anything
+        :func:`~meanfield.nonlinearity.as_nonlinearity` accepts (a registry name or an
+        expression in ``x``). Matched by its exact symbolic form: ``"Max(0, x)"`` is ReLU,
+        ``"Max(x, x/5)"`` a leaky ReLU, ``"3*x"`` linear, ``"Heaviside(x)"`` a step.
+
+    Returns
+    -------
+    KnownKernel or None
+        The kernel of the first family that matches (a x + b|x| -- Cho & Saul 2009 arc-cosine
+        kernel of degree 1; m + s sign(x) -- degree 0; erf -- Williams 1997; sin, cos), or None
+        when phi is in none of them.
+
+    Raises
+    ------
+    ValueError
+        From :func:`~meanfield.nonlinearity.as_nonlinearity` when ``phi`` is not a valid
+        nonlinearity spec.
     """
     nl = as_nonlinearity(phi)
     return _homogeneous_linear(nl) or _step(nl) or _by_key(nl.key)

@@ -189,6 +189,28 @@ class PhiCode(NamedTuple):
         The kinks go into a fixed-size tuple so that every phi has the same type; a tuple rather
         than an array because the kernels pass ``P`` to every call (an array would cost a
         reference-count update on each, and converting it from Python more).
+
+        Parameters
+        ----------
+        phi, dphi, d2phi, d3phi : numba.core.ccallback.CFunc
+            Compiled ``float64(float64)`` callbacks of phi and its first three classical
+            derivatives (d3phi: its regular part); only their ``address`` is kept, so the
+            caller must keep them alive.
+        kinks : sequence of float
+            Points where phi or one of its derivatives is not smooth, at most :data:`MAX_KINKS`.
+        smooth3 : bool
+            True if phi''' has no Dirac delta.
+
+        Returns
+        -------
+        PhiCode
+            With ``kinks`` padded with NaN to :data:`MAX_KINKS` entries and ``n_kinks`` the
+            number given.
+
+        Raises
+        ------
+        ValueError
+            If more than :data:`MAX_KINKS` kinks are given.
         """
         kinks = tuple(float(k) for k in kinks)
         if len(kinks) > MAX_KINKS:

@@ -198,8 +198,44 @@ def critical_points(phi, sigma_b: float, q0: float = 1.0, rtol: float = RTOL, *,
 
 def critical_points_many(phi, sigma_b, q0: float = 1.0, rtol: float = RTOL, *, table: Table | None = None,
                          closed_form=True) -> list[tuple[CriticalPoint, ...]]:
-    """:func:`critical_points` at every sigma_b of a 1D array (one tuple each): with a closed form,
-    all sigma_b at once (one scan, one vectorized refinement, one vectorized q* search)."""
+    r""":func:`critical_points` at every sigma_b of a 1D array (one tuple each): with a closed form,
+    all sigma_b at once (one scan, one vectorized refinement, one vectorized q* search).
+
+    The points where :math:`\chi_1 = 1` (Poole et al. 2016, eq. 7) at a fixed point of the
+    length map (eq. 3).  For a phi of the form :math:`a x + b|x|` with a kink (ReLU, leaky
+    ReLU, abs) :math:`\sigma_b^2(q) = 0` for every q, so the line is the single point
+    :math:`\sigma_b = 0`, returned with ``q_star = q0`` and slope 1 (every q is marginal); other
+    sigma_b get an empty tuple.
+
+    Parameters
+    ----------
+    phi : str, sympy expression or Nonlinearity
+        The nonlinearity (its phi' must have no Dirac delta).
+    sigma_b : float or array_like of float
+        Standard deviations of the biases, each finite and >= 0 (flattened to 1D).
+    q0 : float
+        Squared length per neuron of the input; decides which fixed point is q*.
+    rtol : float
+        Relative tolerance of the quadrature (used where there is no closed form).
+    table : Table, optional
+        Chebyshev tables of this phi, to speed up the quadrature scan.
+    closed_form : bool or "derive"
+        Use phi's closed form where it has one (default; :func:`meanfield.fast_solvers.critical_roots`
+        and :func:`meanfield.fast_solvers.q_star`); False forces the quadrature.
+
+    Returns
+    -------
+    list of tuple of CriticalPoint
+        One tuple per sigma_b, in the order given, each as :func:`critical_points` returns it
+        (ascending in q*, flagged ``stable`` and ``reached``).
+
+    Raises
+    ------
+    ValueError
+        If a sigma_b is negative or not finite.
+    UndefinedQuantityError
+        If phi' has Dirac deltas.
+    """
     phi = as_nonlinearity(phi)
     _require_derivative(phi)
     sbs = [float(b) for b in np.atleast_1d(np.asarray(sigma_b, dtype=float))]

@@ -54,6 +54,15 @@ class Outcome(enum.Enum):
 
 
 class Attempt(NamedTuple):
+    """The result of one sympy attempt at a Gaussian average (run in a child process).
+
+    Attributes
+    ----------
+    outcome : Outcome
+        How the attempt ended.
+    value : sympy.Expr or None
+        The closed form when ``outcome`` is ``Outcome.FOUND``, else None.
+    """
     outcome: Outcome
     value: object = None
 
@@ -84,6 +93,7 @@ class Derivation:
     Attributes
     ----------
     name : str
+        The nonlinearity's name (registry name or the expression as written).
     phi, dphi, d2phi : sympy.Expr
         :math:`\phi` and its classical derivatives (piece by piece) in ``x``.
     deltas_d1, deltas_d2 : tuple of (sympy.Expr, sympy.Expr)
@@ -159,11 +169,27 @@ class Derivation:
     # --- rendering -----------------------------------------------------------------
 
     def to_markdown(self) -> str:
-        """Markdown with ``$$`` LaTeX blocks and a plain-text line for every closed form."""
+        """Markdown with ``$$`` LaTeX blocks and a plain-text line for every closed form.
+
+        Returns
+        -------
+        str
+            The derivation as a Markdown document ending in a newline: phi and its derivatives,
+            then the length map (Poole et al. 2016, eq. 3), covariance and C-maps (eqs. 5, 6),
+            chi1 (eq. 7), chi2 (eq. 9), the curvature recursion (eq. 8) and the depth scales,
+            each a closed form or a sentence saying why there is none.
+        """
         return "\n".join(_render(self, _MARKDOWN)).rstrip() + "\n"
 
     def to_latex(self) -> str:
-        """A standalone LaTeX document (article class, amsmath)."""
+        """A standalone LaTeX document (article class, amsmath).
+
+        Returns
+        -------
+        str
+            The same content as :meth:`to_markdown`, from ``\\documentclass`` to
+            ``\\end{document}``, ready for ``pdflatex``.
+        """
         body = "\n".join(_render(self, _LATEX)).rstrip()
         return (r"\documentclass{article}" "\n" r"\usepackage{amsmath}" "\n"
                 r"\begin{document}" "\n" + body + "\n" r"\end{document}" "\n")

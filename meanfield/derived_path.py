@@ -52,7 +52,36 @@ def _numpy(expr, *syms):
 
 def verified_closed_form(phi, rtol: float = 1e-13) -> ClosedForm | None:
     """The verified derived closed form of ``phi`` (memoised per phi), or None if derive() found none
-    that agrees with the quadrature.  Disagreeing averages are rejected with a warning."""
+    that agrees with the quadrature.  Disagreeing averages are rejected with a warning.
+
+    Each average :func:`meanfield.derive` found (E[phi^2] of the length map, Poole et al. 2016,
+    eq. 3; its q-slope; E[phi'^2] of chi1, eq. 7; E[phi''^2] of chi2, eq. 9; and the
+    equal-variance cross kernel E[phi'(u1) phi'(u2)], the c-slope of the covariance map, eq. 5)
+    is compared with the quadrature at :data:`CHECK_Q` (x :data:`CHECK_C`) and kept only if it
+    agrees to :data:`CHECK_RTOL`.
+
+    Parameters
+    ----------
+    phi : Nonlinearity or str or sympy.Expr
+        The nonlinearity (anything :func:`~meanfield.nonlinearity.as_nonlinearity` accepts).
+    rtol : float, optional
+        Relative tolerance of the reference quadrature the derived forms are checked against
+        (default 1e-13).  The memo is per phi only: a later call with another ``rtol`` returns
+        the first result.
+
+    Returns
+    -------
+    ClosedForm or None
+        A :class:`~meanfield.fast_path.ClosedForm` with ``derived=True``: the accepted averages
+        as numpy functions (``cross``, ``gap`` and the rejected ones None; ``cross_slope`` gives
+        NaN where ``q1 != q2``), ``source`` listing what was found and rejected, ``notes`` the
+        rejections.  None if no average was found or all were rejected.
+
+    Warns
+    -----
+    UserWarning
+        For each rejected average, naming it and its largest relative discrepancy.
+    """
     nl = as_nonlinearity(phi)
     cache = _CACHE.setdefault(nl.key, {})
     if "derive" in cache:

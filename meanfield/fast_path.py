@@ -55,10 +55,42 @@ _2_PI = 2.0 / math.pi
 
 @dataclasses.dataclass(frozen=True)
 class ClosedForm:
-    """Vectorized closed forms of the Gaussian averages of one phi (see the module docstring).
+    r"""Vectorized closed forms of the Gaussian averages of one phi (see the module docstring).
 
     Each attribute is a numpy function of arrays (broadcasting) or None where the average is
     not available in closed form; then the quadrature computes it (``evaluation_of``).
+
+    Attributes
+    ----------
+    name : str
+        Which family (or phi, for derived forms) this is.
+    source : str
+        The reference of the formulas (e.g. Cho & Saul 2009, Williams 1997).
+    second : callable or None
+        ``second(q)``: :math:`E[\phi(\sqrt q z)^2]`, the integral of the length map
+        (Poole et al. 2016, eq. 3).
+    second_zz : callable or None
+        ``second_zz(q)``: :math:`E[\phi(\sqrt q z)^2 (z^2 - 1)] = 2q\,\partial_q E[\phi^2]`.
+    slope : callable or None
+        ``slope(q)``: :math:`E[\phi'(\sqrt q z)^2]` (:math:`\chi_1/\sigma_w^2`, eq. 7).
+    curvature : callable or None
+        ``curvature(q)``: :math:`E[\phi''(\sqrt q z)^2]` (:math:`\chi_2/\sigma_w^2`, eq. 9).
+    cross : callable or None
+        ``cross(q1, q2, c, omc)``: :math:`E[\phi(u_1)\phi(u_2)]` (eq. 5); ``omc`` = 1 - c.
+    cross_slope : callable or None
+        ``cross_slope(q1, q2, c, omc)``: :math:`E[\phi'(u_1)\phi'(u_2)]`, the c-slope of the
+        C-map (eq. 6).
+    gap : callable or None
+        ``gap(q, c, omc)``: :math:`E[(\phi(u_1)-\phi(u_2))^2]/2` at :math:`q_1 = q_2 = q`.
+    derived : bool
+        True for forms found by :func:`meanfield.derive` (:mod:`meanfield.derived_path`).
+    notes : tuple of str
+        Derived forms: the averages rejected by the check against the quadrature.
+    affine : float or None
+        k where :math:`E[\phi^2] = k q` exactly (a x + b|x|), else None.
+    layer : callable or None
+        ``layer(q, c, omc)``: (E[phi^2], gap, E[phi' phi']) at :math:`q_1 = q_2 = q` in one pass,
+        or None.
     """
     name: str
     source: str
@@ -83,12 +115,39 @@ class ClosedForm:
         return f"{Evaluation.CLOSED_FORM.value}: {self.source}"
 
     def has(self, *names: str) -> bool:
-        """Whether every named average (``"second"``, ``"gap"``, ...) is available in closed form."""
+        """Whether every named average (``"second"``, ``"gap"``, ...) is available in closed form.
+
+        Parameters
+        ----------
+        *names : str
+            Attribute names of the averages, e.g. ``"second", "slope"``.
+
+        Returns
+        -------
+        bool
+            True if none of them is None (also True for no names).
+
+        Raises
+        ------
+        AttributeError
+            If a name is not an attribute of :class:`ClosedForm`.
+        """
         return all(getattr(self, n) is not None for n in names)
 
 
 def describe(closed: ClosedForm | None) -> str:
-    """The path line of a result: the closed form's source, or ``certified quadrature``."""
+    """The path line of a result: the closed form's source, or ``certified quadrature``.
+
+    Parameters
+    ----------
+    closed : ClosedForm or None
+        The closed form a computation used, or None where the quadrature computed it.
+
+    Returns
+    -------
+    str
+        :attr:`ClosedForm.describe`, or the value of ``Evaluation.QUADRATURE`` for None.
+    """
     return closed.describe if closed is not None else Evaluation.QUADRATURE.value
 
 
@@ -102,7 +161,21 @@ def closed_form_of(phi, closed_form=True) -> ClosedForm | None:
     closed_form : bool or "derive"
         False forces the quadrature (returns None).  ``"derive"`` also accepts closed forms that
         :func:`meanfield.derive` finds, once verified against the quadrature
-        (:func:`meanfield.derived_path.verified_closed_form`).
+        (:func:`meanfield.derived_path.verified_closed_form`).  True (default) uses the
+        published kernels of :func:`meanfield.known_kernel` only (Cho & Saul 2009 arc-cosine
+        kernels, Williams 1997 for erf, sin and cos).  None counts as False.
+
+    Returns
+    -------
+    ClosedForm or None
+        The (memoised per phi) closed form, or None where phi has no known kernel (and, with
+        ``"derive"``, no verified derived one) or ``closed_form`` is false.
+
+    Raises
+    ------
+    ValueError
+        If ``closed_form`` is not True, False, None or ``"derive"``, or ``phi`` is not a valid
+        nonlinearity spec.
     """
     if closed_form is False or closed_form is None:
         return None

@@ -22,7 +22,24 @@ SCAN_STEP = 10.0 ** 0.125
 
 
 def length_map(cf: ClosedForm, sw2, sb2, q):
-    """(V(q), its error bound) = sw2 E[phi^2] + sb2 (Poole eq. 3)."""
+    r"""(V(q), its error bound) = sw2 E[phi^2] + sb2 (Poole et al. 2016, eq. 3).
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second``.
+    sw2, sb2 : float or numpy.ndarray
+        :math:`\sigma_w^2` and :math:`\sigma_b^2` (variances), broadcasting with ``q``.
+    q : float or numpy.ndarray
+        Pre-activation variance :math:`q \ge 0` of the previous layer.
+
+    Returns
+    -------
+    v : numpy.ndarray
+        :math:`\mathcal{V}(q) = \sigma_w^2 E[\phi(\sqrt q z)^2] + \sigma_b^2`.
+    err : numpy.ndarray
+        Its absolute error bound, ``sw2 |E[phi^2]| CLOSED_FORM_RTOL``.
+    """
     e2 = cf.second(q)
     return sw2 * e2 + sb2, sw2 * np.abs(e2) * CLOSED_FORM_RTOL
 
@@ -44,9 +61,32 @@ def _step_down(q, f):
 
 
 def refine(fn, lo, f_lo, hi, f_hi, ftol: float, xtol: float, max_iter: int = 200):
-    """Roots of fn(index, x) in the brackets [lo, hi] (f_lo, f_hi of opposite signs), all at once:
+    r"""Roots of fn(index, x) in the brackets [lo, hi] (f_lo, f_hi of opposite signs), all at once:
     bracketed secant steps with the Illinois rule, stopping at |f| <= ftol x or hi - lo <= xtol hi.
-    ``fn(idx, x)`` evaluates the function of the points ``idx`` at x.  Returns (x, converged)."""
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(idx, x)`` evaluates the function of the points ``idx`` (int array into the brackets)
+        at ``x`` (float array of the same length) and returns a float array.
+    lo, hi : array_like of float
+        Bracket ends, ``lo < hi``, one per point.
+    f_lo, f_hi : array_like of float
+        The function at ``lo`` and ``hi``, of opposite signs (or zero, then that end is the root).
+    ftol : float
+        Stop where :math:`|f| \le` ``ftol`` :math:`|x|` (0 disables this test).
+    xtol : float
+        Stop where ``hi - lo <= xtol * hi`` (relative bracket width).
+    max_iter : int, optional
+        Most secant steps (default 200).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The last iterate per point (the root where converged).
+    converged : numpy.ndarray of bool
+        False where ``max_iter`` steps did not meet either stopping test.
+    """
     a, fa, b, fb = (np.array(v, dtype=float) for v in (lo, f_lo, hi, f_hi))
     x = a.copy()
     done = (fa == 0.0) | (fb == 0.0)
@@ -76,7 +116,31 @@ def refine(fn, lo, f_lo, hi, f_hi, ftol: float, xtol: float, max_iter: int = 200
 
 
 def q_star(cf: ClosedForm, sw2, sb2, q0: float):
-    """(q*, status) arrays: the fixed point of V reached from q0 (the kernels' ``q_star``)."""
+    r"""(q*, status) arrays: the fixed point of V reached from q0 (the kernels' ``q_star``).
+
+    The fixed point :math:`q^* = \mathcal{V}(q^*)` of the length map (Poole et al. 2016, eq. 3)
+    that the orbit :math:`q^1 = q_0, q^{l+1} = \mathcal{V}(q^l)` approaches: the first certified
+    sign change of V(q) - q above q0 (where V(q0) > q0) or below it, refined to 4e-16 relative.
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second``
+        (and uses ``affine`` where set).
+    sw2, sb2 : float or array_like
+        :math:`\sigma_w^2` and :math:`\sigma_b^2`, broadcast together and flattened.
+    q0 : float
+        The starting variance :math:`q^1 > 0`.
+
+    Returns
+    -------
+    q : numpy.ndarray
+        :math:`q^*` per point (flattened); ``inf`` where the orbit diverges, 0 where it
+        decays to 0, NaN where V is not finite at q0.
+    status : numpy.ndarray of int
+        :class:`~meanfield.codes.Status` values: ``OK``, ``Q_ZERO``, ``Q_DIVERGES``,
+        ``Q_UNRESOLVED`` (signs not certifiable), ``NONFINITE`` or ``NOT_CONVERGED``.
+    """
     sw2, sb2 = np.broadcast_arrays(np.asarray(sw2, dtype=float), np.asarray(sb2, dtype=float))
     sw2, sb2 = sw2.ravel().copy(), sb2.ravel().copy()
     n = sw2.size
@@ -165,14 +229,58 @@ def q_star(cf: ClosedForm, sw2, sb2, q0: float):
 
 
 def length_map_slope(cf: ClosedForm, sw2, q):
-    """dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) at q > 0 (Stein's identity)."""
+    r"""dV/dq = sw2 E[phi^2 (z^2 - 1)] / (2q) at q > 0 (Stein's identity).
+
+    The slope of the length map (Poole et al. 2016, eq. 3), which decides the stability of
+    :math:`q^*`.
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second_zz``.
+    sw2 : float or numpy.ndarray
+        :math:`\sigma_w^2`.
+    q : float or array_like
+        Variance :math:`q > 0` (q = 0 gives NaN or inf: the formula divides by q).
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`d\mathcal{V}/dq` at each q.
+    """
     q = np.asarray(q, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return sw2 * cf.second_zz(q) / (2.0 * q)
 
 
 def convergence_depth(cf: ClosedForm, sw2, sb2, q0: float, qs, tol: float, max_depth: int):
-    """Layers until |q^l - q*| <= tol q* from q^1 = q0, or -1 (the kernels' ``convergence_depth``)."""
+    r"""Layers until |q^l - q*| <= tol q* from q^1 = q0, or -1 (the kernels' ``convergence_depth``).
+
+    Iterates the length map (Poole et al. 2016, eq. 3; the depth of their Fig. 1D).
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second``.
+    sw2, sb2 : float or array_like
+        :math:`\sigma_w^2` and :math:`\sigma_b^2`.
+    q0 : float
+        The starting variance :math:`q^1`.
+    qs : float or array_like
+        The fixed points :math:`q^*` (e.g. from :func:`q_star`); all three broadcast together.
+    tol : float
+        Relative tolerance, e.g. 0.01 for Poole's 1 %.
+    max_depth : int
+        Most layers iterated.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Number of applications of V after which the orbit is within ``tol``, flattened;
+        -1 where ``q*`` is not finite or the orbit is not within ``tol`` after at most
+        ``max_depth - 1`` applications (the orbit after the ``max_depth``-th one is not checked,
+        unlike the kernels' ``convergence_depth``, which returns ``max_depth`` there).
+    """
     sw2, sb2, qs = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(sw2, sb2, qs))
     depth = np.full(qs.size, -1, dtype=np.int64)
     i = np.nonzero(np.isfinite(qs))[0]
@@ -188,7 +296,25 @@ def convergence_depth(cf: ClosedForm, sw2, sb2, q0: float, qs, tol: float, max_d
 
 
 def stable_below(cf: ClosedForm, sw2, sb2, q0: float):
-    """True where V(q) < q (certified) at some q0 / SCAN_STEP^j > 1e-10 (the kernels' ``stable_below_block``)."""
+    r"""True where V(q) < q (certified) at some q0 / SCAN_STEP^j > 1e-10 (the kernels' ``stable_below_block``).
+
+    Such a point has a stable fixed point of the length map (Poole et al. 2016, eq. 3) below q0.
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second``.
+    sw2, sb2 : float or array_like
+        :math:`\sigma_w^2` and :math:`\sigma_b^2`, broadcast together and flattened.
+    q0 : float
+        The top of the scan; probed at ``q0 / SCAN_STEP**j``, j >= 1, until a probe is below
+        1e-10 (only the two ends of the scan where V is affine in q).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per point (all False if the scan is empty, i.e. ``q0 <= 1e-10``).
+    """
     sw2, sb2 = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(sw2, sb2))
     qs = []
     q = float(q0)
@@ -205,11 +331,36 @@ def stable_below(cf: ClosedForm, sw2, sb2, q0: float):
 
 
 def c_star(cf: ClosedForm, sw2, q, chi1):
-    """(c*, 1 - c*, chi_c at c*, status) arrays (the kernels' ``c_star_and_chi``, Poole eq. 6).
+    r"""(c*, 1 - c*, chi_c at c*, status) arrays (the kernels' ``c_star_and_chi``, Poole eq. 6).
 
     Ordered (chi1 <= 1): c* = 1, chi_c = chi1.  Chaotic: the root e = 1 - c* of
     H(e) = sw2 gap(q, 1 - e)/q - e, bracketed from e = 1 down by factors of 100 and refined to
     1e-13 relative in e; marginal (no sign change above e = 1e-14): c* = 1 to rounding.
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``gap`` (and
+        ``cross_slope`` for chi_c; without it chi_c is NaN in the chaotic phase).
+    sw2 : float or array_like
+        :math:`\sigma_w^2`.
+    q : float or array_like
+        The fixed point :math:`q^*` of the length map.
+    chi1 : float or array_like
+        :math:`\chi_1` at :math:`q^*` (Poole et al. 2016, eq. 7); decides ordered vs chaotic.
+        All three broadcast together and are flattened.
+
+    Returns
+    -------
+    c_star : numpy.ndarray
+        The stable fixed point :math:`c^*` of the C-map (eq. 6); exactly 0 where
+        :math:`H(1) \ge 0`, i.e. the C-map sends c = 0 to c <= 0 (e.g. odd phi at sigma_b = 0).
+    one_minus_c : numpy.ndarray
+        :math:`1 - c^*`, accurate where :math:`c^*` is near 1.
+    chi_c : numpy.ndarray
+        The C-map slope :math:`\sigma_w^2 E[\phi'(u_1)\phi'(u_2)]` at :math:`c^*`.
+    status : numpy.ndarray of int
+        :class:`~meanfield.codes.Status` values: ``OK`` or ``NOT_CONVERGED``.
     """
     sw2, q, chi1 = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(sw2, q, chi1))
     n = q.size
@@ -258,11 +409,25 @@ CRIT_SCAN = 1e-8 * 10.0 ** (np.arange(129) / 8.0)
 
 
 def critical_roots(cf: ClosedForm, sb2):
-    """Every q in [1e-8, 1e8] with chi1 = 1 and sigma_b^2 = sb2 on the critical line, for each sb2.
+    r"""Every q in [1e-8, 1e8] with chi1 = 1 and sigma_b^2 = sb2 on the critical line, for each sb2.
 
     g(q) = q - E[phi^2]/E[phi'^2] - sb2 is scanned on :data:`CRIT_SCAN` and each sign change
-    refined to 1e-15 relative (the kernels' ``critical_roots``).  Returns a list (one per sb2)
-    of ascending arrays of q.
+    refined to 1e-15 relative (the kernels' ``critical_roots``).  On the critical line
+    :math:`\chi_1(q^*) = 1` (Poole et al. 2016, eq. 7) with :math:`q^*` a fixed point of the
+    length map (eq. 3), so :math:`\sigma_w^2 = 1/E[\phi'^2]` and
+    :math:`\sigma_b^2 = q - E[\phi^2]/E[\phi'^2]`.
+
+    Parameters
+    ----------
+    cf : ClosedForm
+        The closed-form averages of phi (:func:`meanfield.fast_path.closed_form_of`); needs ``second`` and ``slope``.
+    sb2 : float or array_like
+        The :math:`\sigma_b^2` values (flattened to 1-d).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One ascending array of roots q per sb2, at most :data:`CRIT_MAX_ROOTS` (the lowest).
     """
     sb2 = np.atleast_1d(np.asarray(sb2, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):

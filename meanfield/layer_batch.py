@@ -25,11 +25,29 @@ from .quadrature import RTOL
 
 
 class LayerMap(NamedTuple):
-    """q', c', chi_c and a :class:`~meanfield.codes.Status` per point (arrays of the broadcast shape).
+    r"""q', c', chi_c and a :class:`~meanfield.codes.Status` per point (arrays of the broadcast shape).
 
     ``chi_c`` is NaN everywhere where phi jumps (phi' has a Dirac delta).  ``one_minus_c`` is
     1 - c' computed directly on the closed-form path (on the quadrature path, 1 - c').  ``evaluation`` says
     which path produced the numbers, ``source`` names it in one line.
+
+    Attributes
+    ----------
+    q : numpy.ndarray
+        q' of the next layer, the length map (Poole et al. 2016, eq. 3).
+    c : numpy.ndarray
+        c' = q12'/q' of the next layer (eq. 5 divided by q').
+    chi_c : numpy.ndarray
+        :math:`\sigma_w^2 E[\phi'(u_1)\phi'(u_2)]`, the slope of the C-map (eq. 6) at (q, c).
+    status : numpy.ndarray of int
+        :class:`~meanfield.codes.Status` value per point (``OK``, ``NONFINITE``,
+        ``NOT_CONVERGED``, ...).
+    one_minus_c : numpy.ndarray
+        1 - c'.
+    evaluation : Evaluation
+        ``Evaluation.CLOSED_FORM`` or ``Evaluation.QUADRATURE``.
+    source : str
+        The path line (:func:`meanfield.fast_path.describe`).
     """
     q: np.ndarray
     c: np.ndarray

@@ -33,7 +33,7 @@ _MARGINAL = 1e-9
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """A fixed point q = V(q) of the length map (Poole eq. 3).
+    r"""A fixed point q = V(q) of the length map (Poole eq. 3).
 
     ``slope`` is dV/dq there and ``chi1`` is chi1 at q (NaN where phi' has a Dirac delta).
     ``stable`` means that the orbits q^{l+1} = V(q^l) started next to q, on at least one
@@ -43,6 +43,20 @@ class FixedPoint:
     above only, hi = q where from below only, inf where nothing stops the orbit above);
     None for an unstable point.  Basins assume V increasing between the fixed points, as
     it is when phi^2 grows with |x| (see ``FixedPoints.monotone``).
+
+    Attributes
+    ----------
+    q : float
+        The fixed point, >= 0.
+    slope : float
+        :math:`d\mathcal{V}/dq` at q.
+    stable : bool
+        Whether nearby orbits converge to q (see above).
+    basin : tuple of (float, float) or None
+        Open interval of q0 whose orbit reaches q; None for an unstable point.
+    chi1 : float
+        :math:`\chi_1 = \sigma_w^2 E[\phi'(\sqrt q z)^2]` at q (Poole et al. 2016, eq. 7); NaN
+        where phi' has a Dirac delta.
     """
     q: float
     slope: float
@@ -60,6 +74,19 @@ class FixedPoints:
     there and q grows without bound: asymptotic slope of V >= 1) or ``"unresolved"`` (V
     could not be evaluated above ``scanned[1]``, e.g. quadrature of an oscillating phi at
     large q; ``notes`` says what is known).  Iterating gives the FixedPoint objects.
+
+    Attributes
+    ----------
+    points : tuple of FixedPoint
+        The fixed points, ascending in q.
+    scanned : tuple of (float, float)
+        The range of q where V(q) - q was scanned (top lower than 1e10 where V failed).
+    above : str
+        ``"contracts"``, ``"grows"`` or ``"unresolved"`` (see above).
+    monotone : bool
+        Whether V increased on the scan (else basins are only indicative).
+    notes : tuple of str
+        What was not scanned or could not be decided, in words.
     """
     points: tuple[FixedPoint, ...]
     scanned: tuple[float, float]
@@ -83,6 +110,7 @@ class FixedPoints:
 
     @property
     def multistable(self) -> bool:
+        """True if there is more than one stable fixed point (q* then depends on q0)."""
         return len(self.stable) > 1
 
     def basin_of(self, q0: float) -> FixedPoint | None:
@@ -252,6 +280,13 @@ class MeanField:
         grows without bound from large q0; below 1 it contracts there; at 1 the sign of
         V(q) - q at large q decides.  ``inf`` for phi growing faster than linearly.
         Read off phi at |x| = 1e8 and 1e12 (no quadrature, so it holds for oscillating phi).
+        This is the large-q slope of the length map (Poole et al. 2016, eq. 3).
+
+        Returns
+        -------
+        float
+            :math:`\lim_{q\to\infty} \mathcal{V}(q)/q` (>= 0), or ``inf`` where phi grows faster
+            than linearly.
         """
         return self._asymptotic_slope
 
@@ -284,6 +319,20 @@ class MeanField:
         differs from the identity by less than its quadrature error (V(q) = q + 0.04 at
         q = 1e14) shows no spurious fixed point.  Each sign change is refined by the root finder
         of the q* search (bracketed secant steps, Illinois rule) to 4e-16 relative.
+        The map is the length map of Poole et al. 2016, eq. (3); chi1 is their eq. (7).
+
+        Returns
+        -------
+        FixedPoints
+            ``points`` (ascending :class:`FixedPoint` objects with slope, chi1, stability and
+            basin), ``scanned`` (the q range actually scanned), ``above`` (``"contracts"``,
+            ``"grows"`` or ``"unresolved"``), ``monotone`` (whether V increases on the scan)
+            and ``notes``.  Computed once per instance.
+
+        Raises
+        ------
+        NotConvergedError
+            If V(q) cannot be evaluated even at the bottom of the scan (q = 1e-10).
         """
         return self._fixed_points
 
@@ -572,7 +621,31 @@ class MeanField:
         return 1.0 - self.correlation_gap(c, 1.0 - float(c))
 
     def correlation_gap(self, c: float, one_minus_c: float | None = None) -> float:
-        r"""1 - c' = sigma_w^2 E[(phi(u1) - phi(u2))^2] / (2 q*), without cancellation."""
+        r"""1 - c' = sigma_w^2 E[(phi(u1) - phi(u2))^2] / (2 q*), without cancellation.
+
+        One minus the C-map of Poole et al. 2016, eq. (6), at :math:`q_{11} = q_{22} = q^*`:
+        :math:`1 - c' = \sigma_w^2 (E[\phi(u)^2] - E[\phi(u_1)\phi(u_2)]) / q^*`, written as a
+        gap so that it keeps full relative accuracy as :math:`c \to 1`.
+
+        Parameters
+        ----------
+        c : float
+            Correlation of two inputs at q*, in [-1, 1].
+        one_minus_c : float, optional
+            :math:`1 - c`, given exactly when c is near 1 (default: computed as ``1 - c``).
+
+        Returns
+        -------
+        float
+            :math:`1 - c'`, one minus the correlation at the next layer.
+
+        Raises
+        ------
+        ValueError
+            If c is outside [-1, 1].
+        UndefinedQuantityError
+            If q* = 0 (inputs shrink to the origin; the correlation map is undefined).
+        """
         c = float(c)
         if not -1 <= c <= 1:
             raise ValueError(f"correlation c must lie in [-1, 1], got {c}")
@@ -583,7 +656,30 @@ class MeanField:
         return self.sw2 * self._kernels.gap(qs, c, omc, self.rtol) / qs
 
     def correlation_trajectory(self, c0: float, depth: int) -> np.ndarray:
-        """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly)."""
+        """[c^1, ..., c^depth], c^1 = c0, iterating eq. 6 at q* (1 - c tracked directly).
+
+        The C-map dynamics of Poole et al. 2016, eq. (6) (their Fig. 2B), with the length of
+        both inputs already at q*.
+
+        Parameters
+        ----------
+        c0 : float
+            Correlation of the two inputs at the first layer, in [-1, 1].
+        depth : int
+            Number of layers (length of the result).
+
+        Returns
+        -------
+        numpy.ndarray of shape (depth,)
+            :math:`c^l` for l = 1..depth, float64.
+
+        Raises
+        ------
+        ValueError
+            If c0 is outside [-1, 1].
+        UndefinedQuantityError
+            If q* = 0 (see :meth:`correlation_gap`).
+        """
         out = np.empty(int(depth))
         c, omc = float(c0), 1.0 - float(c0)
         for i in range(int(depth)):
@@ -593,15 +689,30 @@ class MeanField:
         return out
 
     def c_star(self) -> float:
-        """Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase.
+        r"""Stable fixed point of the C-map (Poole eq. 6; Fig. 2C): 1 in the ordered phase.
 
         In the chaotic phase it is found with the Mehler series of the C-map, whose
         truncation error is bounded exactly by Parseval's identity, and falls back to
         the nested adaptive quadrature where that bound is not small enough.
 
-        Raises UndefinedQuantityError where q* = 0: inputs shrink to the origin, where the
-        network acts linearly (c^{l+1} = c^l to leading order, so the limit of c^l depends
-        on c^1) or, if phi'(0) = 0, as the leading power of phi at 0 dictates.
+        Where phi has a closed form (Cho & Saul 2009 arc-cosine kernels, Williams 1997 for erf,
+        sin, cos) the root of :math:`c = \mathcal{C}(c, q^*, q^*)/q^*` is searched on the
+        closed-form gap instead (:func:`meanfield.fast_solvers.c_star`).
+
+        Returns
+        -------
+        float
+            :math:`c^*`: 1 where chi1 <= 1 (ordered phase), below 1 in the chaotic phase.
+            Computed once per instance.
+
+        Raises
+        ------
+        UndefinedQuantityError
+            Where q* = 0: inputs shrink to the origin, where the network acts linearly
+            (c^{l+1} = c^l to leading order, so the limit of c^l depends on c^1) or, if
+            phi'(0) = 0, as the leading power of phi at 0 dictates.
+        NotConvergedError
+            If the c* search does not converge.
         """
         return self._c_star.c_star
 

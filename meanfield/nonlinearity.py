@@ -67,18 +67,27 @@ def _spec_key(spec):
 
 
 def registry_names() -> list[str]:
-    """Names accepted by :class:`Nonlinearity` besides expressions."""
+    """Names accepted by :class:`Nonlinearity` besides expressions.
+
+    Returns
+    -------
+    list of str
+        The registry names (sorted), followed by their aliases (sorted), e.g. ``"silu"``.
+    """
     return sorted(REGISTRY) + sorted(ALIASES)
 
 
 class Nonlinearity:
     """A scalar nonlinearity phi(x) with everything the theory and simulations need.
 
-    Parameters
-    ----------
-    spec : str or sympy.Expr
-        A registry name (see :func:`registry_names`), an expression string in ``x``
-        or a sympy expression in one real variable.
+    Constructed as ``Nonlinearity(spec)``, where ``spec`` (str or sympy.Expr) is a registry
+    name (see :func:`registry_names`; case-insensitive, aliases allowed), an expression string
+    in ``x`` (parsed safely, never executed) or a sympy expression in one real variable.  A
+    ``Nonlinearity`` passed as ``spec`` is returned unchanged, and equal specs share one
+    instance (an LRU cache of :data:`CACHE_SIZE` entries), since construction costs
+    50-570 ms of sympy.  Raises :class:`~meanfield.expression.ExpressionError` (a
+    ``ValueError``) when ``spec`` is of another type, does not parse, depends on a symbol
+    other than ``x``, has a breakpoint that cannot be located, or is not finite for real x.
 
     Attributes
     ----------
@@ -96,6 +105,10 @@ class Nonlinearity:
         phi jumps somewhere (so phi' has a Dirac delta) / phi' jumps (so phi'' has one) /
         phi'' jumps (so the third derivative has one).
     is_piecewise_linear : bool
+        Every piece of ``pw`` is a polynomial of degree at most 1 in x (ReLU, hard tanh, abs).
+    phi, dphi, d2phi : callable
+        Vectorised float64 evaluation of ``pw``, ``d1``, ``d2``: a numpy array in, an array of
+        the same shape out.
     """
 
     def __new__(cls, spec):
@@ -203,6 +216,13 @@ class Nonlinearity:
         subexpressions computed once (:func:`sympy.cse`) except in ``Piecewise`` expressions,
         where a subexpression of one branch must not be evaluated on the other.  Only the
         ``math`` module is referenced.
+
+        Returns
+        -------
+        dict of str to str
+            Keys ``"phi"``, ``"dphi"``, ``"d2phi"``, ``"d3phi"``; each value is the source of a
+            ``def <key>(x): ... return float(...)`` of the classical (piece by piece) derivative,
+            with ``exp(x) - 1`` and ``log(1 + x)`` printed as ``expm1`` and ``log1p``.
         """
         printer = PythonCodePrinter({"fully_qualified_modules": True})
         out = {}
@@ -224,7 +244,23 @@ class Nonlinearity:
 
 
 def as_nonlinearity(obj) -> Nonlinearity:
-    """``obj`` if it is a :class:`Nonlinearity`, else ``Nonlinearity(obj)``."""
+    """``obj`` if it is a :class:`Nonlinearity`, else ``Nonlinearity(obj)``.
+
+    Parameters
+    ----------
+    obj : Nonlinearity or str or sympy.Expr
+        A nonlinearity, a registry name, an expression string in ``x`` or a sympy expression.
+
+    Returns
+    -------
+    Nonlinearity
+        ``obj`` itself, or the (cached) nonlinearity built from it.
+
+    Raises
+    ------
+    meanfield.expression.ExpressionError
+        From :class:`Nonlinearity` when ``obj`` is not a valid spec.
+    """
     return obj if isinstance(obj, Nonlinearity) else Nonlinearity(obj)
 
 
