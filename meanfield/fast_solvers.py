@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .codes import Status
+from .errors import NotConvergedError
 from .fast_path import CLOSED_FORM_RTOL, ClosedForm
 
 #: relative rounding floor added to V's error bound when certifying a sign (as the kernels)
@@ -277,9 +278,8 @@ def convergence_depth(cf: ClosedForm, sw2, sb2, q0: float, qs, tol: float, max_d
     -------
     numpy.ndarray of int64
         Number of applications of V after which the orbit is within ``tol``, flattened;
-        -1 where ``q*`` is not finite or the orbit is not within ``tol`` after at most
-        ``max_depth - 1`` applications (the orbit after the ``max_depth``-th one is not checked,
-        unlike the kernels' ``convergence_depth``, which returns ``max_depth`` there).
+        -1 where ``q*`` is not finite or the orbit is not within ``tol`` after ``max_depth``
+        applications.
     """
     sw2, sb2, qs = (np.asarray(v, dtype=float).ravel() for v in np.broadcast_arrays(sw2, sb2, qs))
     depth = np.full(qs.size, -1, dtype=np.int64)
@@ -292,6 +292,8 @@ def convergence_depth(cf: ClosedForm, sw2, sb2, q0: float, qs, tol: float, max_d
         if i.size == 0:
             break
         q = length_map(cf, sw2[i], sb2[i], q)[0]
+    there = np.abs(q - qs[i]) <= tol * qs[i]          # converged at the last layer tried
+    depth[i[there]] = int(max_depth)
     return depth
 
 
@@ -444,8 +446,12 @@ def critical_roots(cf: ClosedForm, sb2):
         def fn(idx, x):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return x - cf.second(x) / cf.slope(x) - sb2[r[m[idx]]]
-        roots[m], _ok = refine(fn, CRIT_SCAN[k[m]], g[r[m], k[m]], CRIT_SCAN[k[m] + 1], g[r[m], k[m] + 1],
-                               0.0, 1e-15)
+        roots[m], ok = refine(fn, CRIT_SCAN[k[m]], g[r[m], k[m]], CRIT_SCAN[k[m] + 1], g[r[m], k[m] + 1],
+                              0.0, 1e-15)
+        if not ok.all():     # never silently: the kernels' search reports NOT_CONVERGED the same way
+            bad = sb2[r[m[~ok]]]
+            raise NotConvergedError(f"critical-line search: the root refinement did not converge at "
+                                    f"sigma_b^2 = {', '.join(f'{v:g}' for v in bad[:3])}")
     # at most CRIT_MAX_ROOTS per sigma_b, the lowest, as the kernels keep (a linear phi at sigma_b = 0
     # has g = 0 on the whole scan)
     return [np.sort(roots[r == j])[:CRIT_MAX_ROOTS] for j in range(sb2.size)]

@@ -316,3 +316,14 @@ def test_erf_q_star_and_c_star_against_mpmath_roots(sw, sb):
     assert m.c_star() == pytest.approx(float(c), rel=1e-13, abs=2e-13)
     chi_c = sw2 * 4 / (mpmath.pi * mpmath.sqrt((1 + 2 * q) ** 2 - 4 * c * c * q * q))
     assert m.chi_c() == pytest.approx(float(chi_c), rel=1e-13)
+
+
+def test_convergence_depth_agrees_between_paths_when_the_orbit_converges_at_max_depth():
+    """ReLU, sigma_w^2 = sigma_b^2 = 1: q^l - q* = (1/2)^(l-1) (q0 - q*) exactly (q* = 2).  From q0 = 10
+    and tol 0.01 (|q - q*| <= 0.02) that takes 9 applications: 8 / 2^9 = 0.0156 <= 0.02 < 8 / 2^8.  Both
+    paths return 9 for max_depth 9 and more, and say that it did not converge below."""
+    for closed in (True, False):
+        m = mf.MeanField("relu", 1.0, 1.0, closed_form=closed)
+        assert [m.convergence_depth(q0=10.0, tol=0.01, max_depth=d) for d in (9, 12)] == [9, 9], closed
+        with pytest.raises(mf.NotConvergedError, match="after 8 layers"):
+            m.convergence_depth(q0=10.0, tol=0.01, max_depth=8)
