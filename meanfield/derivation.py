@@ -387,6 +387,18 @@ def _child(conn, fn, args, work):
         conn.close()
 
 
+def _attempt_context():
+    """Where sympy attempts run: forked from a fork server that has imported this module (and sympy)
+    once, so an attempt starts in milliseconds, spends its CPU budget on the integral, and never
+    inherits the caller's threads (forking a process that runs JAX or Dask threads can deadlock);
+    spawn where there is no fork server (Windows, macOS builds without it)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def _run_attempts(tasks, work, timeout) -> dict:
     """Run ``{key: (fn, args)}`` each in a child process; ``{key: Attempt}``.
 
@@ -396,8 +408,7 @@ def _run_attempts(tasks, work, timeout) -> dict:
     """
     if work == 0:
         return {key: Attempt(Outcome.BUDGET) for key in tasks}
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ctx = _attempt_context()
     running = {}
     for key, (fn, args) in tasks.items():
         parent, child = ctx.Pipe(duplex=False)

@@ -113,13 +113,14 @@ def _gaussian_growth(nonlinearity) -> float | None:
 
 
 def _kind(kind) -> Kind:
+    names = ", ".join("Kind." + k.name for k in _KIND_NAMES)
     try:
         member = Kind(kind)
     except ValueError:
-        member = None
+        raise ValueError(f"unknown integrand kind {kind!r}; use one of {names} (meanfield.codes.Kind)") from None
     if member not in _KIND_NAMES:     # the others are inner integrands of the 2D kernels, with parameters
         raise ValueError(f"integrand kind {kind!r} is not a one-dimensional expectation; use one of "
-                         f"{', '.join('Kind.' + k.name for k in _KIND_NAMES)} (meanfield.codes.Kind)")
+                         f"{names} (meanfield.codes.Kind)")
     return member
 
 
