@@ -6,6 +6,7 @@ directory is refused (not created): a typo in a path should not silently create 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pathlib
@@ -102,3 +103,31 @@ def default_prefix(command: str, phi: str, registry=()) -> str:
         return f"{command}_{slug}"
     digest = hashlib.sha256("".join(name.split()).encode()).hexdigest()[:6]
     return f"{command}_{slug}_{digest}"
+
+
+@contextlib.contextmanager
+def written_whole(path):
+    """Open a text file that appears at ``path`` only if everything was written.
+
+    The block writes to ``<path>.part``, renamed onto ``path`` when the block ends normally and
+    deleted if it raises: a reader never sees a half-written file, and an existing one is kept.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists); its directory must exist.
+
+    Yields
+    ------
+    io.TextIOWrapper
+        The temporary file, opened for writing text with ``newline=""`` (as :mod:`csv` wants).
+    """
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with open(tmp, "w", newline="") as fh:
+            yield fh
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

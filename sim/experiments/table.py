@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from meanfield.outputs import written_whole
+
 from ..errors import SimError
 
 
@@ -187,18 +189,12 @@ class ExperimentTable:
         if path.is_dir():
             raise TableError(f"cannot write {path}: it is a directory; give a file name such as "
                              f"{path / (self.name + '.csv')}")
-        tmp = path.with_name(path.name + ".part")
-        try:
-            with open(tmp, "w", newline="") as f:
-                f.writelines(f"# {k}: {v}\n" for k, v in self.notes.items())
-                w = csv.writer(f)
-                w.writerow(self.columns)
-                for row in zip(*(self.data[c].tolist() for c in self.columns)):
-                    w.writerow([repr(v) if isinstance(v, float) else v for v in row])
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with written_whole(path) as f:
+            f.writelines(f"# {k}: {v}\n" for k, v in self.notes.items())
+            w = csv.writer(f)
+            w.writerow(self.columns)
+            for row in zip(*(self.data[c].tolist() for c in self.columns)):
+                w.writerow([repr(v) if isinstance(v, float) else v for v in row])
         return path
 
     @classmethod

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from meanfield.outputs import written_whole
+
 from ..networks.network import Network
 from .errors import TrainingError
 
@@ -189,17 +191,11 @@ class History:
         for row in flat:
             cols += [k for k in row if k not in cols]
         path = _csv_target(pathlib.Path(path))
-        tmp = path.with_name(path.name + ".part")
-        try:
-            with open(tmp, "w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=cols, restval="")
-                w.writeheader()
-                for row in flat:
-                    w.writerow({k: _fmt(v) for k, v in row.items()})
-            tmp.replace(path)      # nothing half-written
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with written_whole(path) as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, restval="")
+            w.writeheader()
+            for row in flat:
+                w.writerow({k: _fmt(v) for k, v in row.items()})
         return path
 
     def plot(self, axes=None):
