@@ -145,7 +145,7 @@ class PhaseDiagram:
                     ax.plot(*zip(*more), "w.", ms=4, label=r"$\chi_1 = 1$, other branches")
                 if ok.any() or more:
                     ax.legend(loc="upper right", fontsize=8)
-        fig.suptitle(f"Mean-field phase diagram of phi = {self.phi}")
+        fig.suptitle(f"Mean-field phase diagram of phi = {self.phi} ({Evaluation(self.evaluation).value})")
         handles = [Patch(facecolor=greys[c], edgecolor="k", lw=0.5, label=self.reasons.get(c, f"status {c}"))
                    for c in codes if c in used]
         if None in used:
