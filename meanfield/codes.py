@@ -214,6 +214,8 @@ class PhiCode(NamedTuple):
         """
         kinks = tuple(float(k) for k in kinks)
         if len(kinks) > MAX_KINKS:
-            raise ValueError(f"phi has {len(kinks)} kinks; the kernels handle at most {MAX_KINKS}")
+            raise MeanFieldError(f"phi has {len(kinks)} kinks (points where it or a derivative is not smooth); the "
+                                 f"compiled kernels take at most {MAX_KINKS} (meanfield.codes.MAX_KINKS): write phi "
+                                 f"with fewer pieces")
         return cls(phi.address, dphi.address, d2phi.address, d3phi.address,
                    kinks + (math.nan,) * (MAX_KINKS - len(kinks)), len(kinks), bool(smooth3))

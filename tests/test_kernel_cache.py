@@ -233,3 +233,13 @@ def test_cache_build_compiles_every_entry_point_so_that_a_new_phi_compiles_only_
     finally:
         event.unregister("numba:compile", listener)
     assert compiled == []
+
+
+def test_a_phi_with_more_kinks_than_the_kernels_take_is_a_clear_error():
+    """The kinks travel in a fixed-size tuple (one type for every phi): 17 pieces are refused with the
+    limit named, and an error at the boundary, not inside Numba."""
+    import meanfield as mf
+    from meanfield.codes import MAX_KINKS
+    pieces = ", ".join(f"({k}*x/40, x < {k})" for k in range(-8, 9))
+    with pytest.raises(mf.MeanFieldError, match=f"17 kinks .* at most {MAX_KINKS}"):
+        mf.MeanField(f"Piecewise({pieces}, (x, True))", 1.0, 0.1, closed_form=False).q_star()
