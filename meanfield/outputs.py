@@ -109,8 +109,9 @@ def default_prefix(command: str, phi: str, registry=()) -> str:
 def written_whole(path):
     """Open a text file that appears at ``path`` only if everything was written.
 
-    The block writes to ``<path>.part``, renamed onto ``path`` when the block ends normally and
-    deleted if it raises: a reader never sees a half-written file, and an existing one is kept.
+    The block writes to a temporary file of a unique name beside ``path`` (``.<name>.<random>``),
+    renamed onto ``path`` when the block ends normally and deleted if it raises: a reader never sees
+    a half-written file, an existing one is kept, and two writers never share a temporary file.
 
     Parameters
     ----------
@@ -123,11 +124,11 @@ def written_whole(path):
         The temporary file, opened for writing text with ``newline=""`` (as :mod:`csv` wants).
     """
     path = pathlib.Path(path)
-    tmp = path.with_name(path.name + ".part")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with open(tmp, "w", newline="") as fh:
+        with os.fdopen(fd, "w", newline="") as fh:
             yield fh
-        tmp.replace(path)
+        os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        pathlib.Path(tmp).unlink(missing_ok=True)
         raise

@@ -55,6 +55,15 @@ _HEADER_IMPORTS = ("import math", "import numpy as np", "from llvmlite import ir
 _codes_used: set = set()     # names the fragments import from meanfield.codes (the header imports them)
 
 
+def _imported(node) -> set:
+    """(module, name, bound as) of every name an import statement binds."""
+    module = getattr(node, "module", None)
+    return {(module, a.name, a.asname or a.name.split(".")[0]) for a in node.names}
+
+
+_HEADER_NAMES = set().union(*(_imported(ast.parse(line).body[0]) for line in _HEADER_IMPORTS))
+
+
 def _fragment_body(name: str) -> str:
     """Source of fragment ``name`` without its imports (the generated header provides them)."""
     src = (pathlib.Path(__file__).parent / "fragments" / f"{name}.py").read_text()
@@ -63,7 +72,7 @@ def _fragment_body(name: str) -> str:
     for node in ast.parse(src).body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             text = ast.get_source_segment(src, node)
-            if not (getattr(node, "level", 0) >= 1 or text in _HEADER_IMPORTS or text == "from numba import njit"):
+            if not (getattr(node, "level", 0) >= 1 or _imported(node) <= _HEADER_NAMES):
                 raise RuntimeError(f"kernel fragment {name}.py imports {text!r}; fragments may import only "
                                    f"{', '.join(_HEADER_IMPORTS)}, meanfield.codes and each other")
             if isinstance(node, ast.ImportFrom) and node.level == 3 and node.module == "codes":

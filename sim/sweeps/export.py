@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import csv
-import os
 import pathlib
-import tempfile
+
+from meanfield.outputs import written_whole
 
 from .errors import StoreError
 from .store import reading
@@ -89,17 +89,10 @@ def export_csv(store, path) -> int:
     path = pathlib.Path(path)
     if not path.parent.is_dir():
         raise StoreError(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=columns, restval="")
-            w.writeheader()
-            for row in rows:
-                w.writerow({k: ("" if v is None else (repr(v) if isinstance(v, float) else v))
-                            for k, v in row.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with written_whole(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=columns, restval="")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: ("" if v is None else (repr(v) if isinstance(v, float) else v))
+                        for k, v in row.items()})
     return len(rows)

@@ -166,7 +166,8 @@ class History:
         """Write the table; a measurement returning a sequence becomes columns name_0, name_1, ...,
         one returning a mapping becomes name_key columns.
 
-        Written to ``<path>.part`` and renamed, so a complete file is never half-overwritten.
+        Written to a temporary file and renamed (:func:`meanfield.outputs.written_whole`), so a
+        complete file is never half-overwritten.
         Floats are written with ``repr`` (round-trip exact).
 
         Parameters
